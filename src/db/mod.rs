@@ -1,0 +1,137 @@
+//! The PostgreSQL connection: a configured server, or the private cluster.
+
+pub mod cluster;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use self::cluster::PrivateCluster;
+
+/// The database name used inside the private cluster.
+const PRIVATE_DATABASE: &str = "ordersearch";
+
+/// Where the service's data lives and how to reach PostgreSQL.
+#[derive(clap::Args, Clone)]
+pub struct DatabaseConfig {
+    /// PostgreSQL URL. When unset, a private cluster is started under `<data-dir>/postgres`.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Directory for the private PostgreSQL cluster and the embedded search index.
+    #[arg(long, env = "ORDERSEARCH_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "ORDERSEARCH_DB_MAX_CONNECTIONS", default_value_t = 32)]
+    pub max_connections: u32,
+}
+
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url),
+            )
+            .field("data_dir", &self.data_dir)
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// A URL with its password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// An open pool, and the private cluster behind it when there is one.
+pub struct Database {
+    pub pool: PgPool,
+    cluster: Option<PrivateCluster>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or starts the private cluster and connects to it.
+    pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Self> {
+        let pool_options = PgPoolOptions::new()
+            .max_connections(config.max_connections)
+            .acquire_timeout(Duration::from_secs(10));
+        if let Some(url) = &config.database_url {
+            let options: PgConnectOptions = url.parse().context("parsing DATABASE_URL")?;
+            let pool = pool_options
+                .connect_with(options)
+                .await
+                .with_context(|| format!("connecting to {}", redact_url(url)))?;
+            return Ok(Self {
+                pool,
+                cluster: None,
+            });
+        }
+        let cluster = PrivateCluster::start(&config.data_dir.join("postgres")).await?;
+        ensure_database(&cluster).await?;
+        let pool = pool_options
+            .connect_with(cluster.connect_options(PRIVATE_DATABASE))
+            .await
+            .context("connecting to the private PostgreSQL cluster")?;
+        Ok(Self {
+            pool,
+            cluster: Some(cluster),
+        })
+    }
+
+    /// Applies the migrations in `migrations/` that have not run yet.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        migrate(&self.pool).await
+    }
+
+    /// Closes the pool and stops the private cluster if this process started it.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.pool.close().await;
+        match self.cluster {
+            Some(cluster) if cluster.started_by_us() => cluster.stop().await,
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Applies the embedded migrations to a pool.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!("./migrations")
+        .run(pool)
+        .await
+        .context("running database migrations")
+}
+
+async fn ensure_database(cluster: &PrivateCluster) -> anyhow::Result<()> {
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(cluster.connect_options("postgres"))
+        .await
+        .context("connecting to the private PostgreSQL cluster")?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(PRIVATE_DATABASE)
+            .fetch_one(&admin)
+            .await?;
+    if !exists {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "create database {PRIVATE_DATABASE}"
+        )))
+        .execute(&admin)
+        .await
+        .context("creating the ordersearch database")?;
+    }
+    admin.close().await;
+    Ok(())
+}

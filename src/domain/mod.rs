@@ -1,0 +1,6 @@
+//! Domain values checked at the edge: money and the text rules of identifiers.
+
+pub mod money;
+pub mod rules;
+
+pub use money::Money;

@@ -1,0 +1,97 @@
+//! The HTTP surface: every route in one place, with its OpenAPI entry, and the
+//! middleware stack that wraps them all.
+
+pub mod auth;
+pub mod conditional;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod middleware;
+pub mod ops;
+pub mod pagination;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderName;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::state::AppState;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ordersearch",
+        description = include_str!("openapi_description.md"),
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "stores", description = "Storefronts, each with a currency and time zone"),
+        (name = "api-keys", description = "Keys, roles and store scopes"),
+        (name = "products", description = "The catalog orders are made from"),
+        (name = "orders", description = "Create, read, update and soft-delete orders"),
+        (name = "operations", description = "Health, readiness and metrics; no key needed"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document and the routes it describes.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::stores::routes::router())
+        .merge(crate::keys::routes::router())
+        .merge(crate::products::routes::router())
+        .merge(crate::orders::routes::router())
+        .merge(ops::router())
+        .split_for_parts()
+}
+
+/// The whole application: routes, docs, fallbacks and middleware.
+pub fn router(state: AppState) -> Router {
+    let (routes, openapi) = api();
+    routes
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(middleware::route_not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(axum::middleware::from_fn(middleware::record_metrics))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(middleware::panic_response))
+        .layer(axum::middleware::from_fn(middleware::reject_nul_bytes))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                let request_id = request
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+            }),
+        )
+        .layer(SetSensitiveRequestHeadersLayer::new([
+            axum::http::header::AUTHORIZATION,
+        ]))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,229 @@
+//! Products: the catalog orders are made from. Stock is only ever changed by
+//! single conditional statements, so it cannot go below zero.
+
+pub mod routes;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::domain::{Money, rules};
+use crate::http::auth::StoreScope;
+use crate::http::error::{ApiError, ResultExt};
+
+/// The largest stock level or adjustment accepted.
+pub const MAX_STOCK: i32 = 1_000_000_000;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Product {
+    pub id: Uuid,
+    pub store: String,
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub price: Money,
+    /// Unit cost, for margin analytics; null when unknown.
+    pub cost: Option<Money>,
+    pub stock: i32,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProduct {
+    /// Defaults to the key's store, else `default`.
+    pub store: Option<String>,
+    #[validate(custom(function = "rules::sku"))]
+    #[schema(example = "MUG-BLUE")]
+    pub sku: String,
+    #[validate(length(min = 1, max = 200), custom(function = "rules::not_blank"))]
+    pub name: String,
+    #[validate(length(max = 5000))]
+    #[serde(default)]
+    pub description: String,
+    #[validate(length(min = 1, max = 100), custom(function = "rules::not_blank"))]
+    pub category: String,
+    #[validate(custom(function = "rules::non_negative_money"))]
+    pub price: Money,
+    #[validate(custom(function = "rules::non_negative_money"))]
+    pub cost: Option<Money>,
+    #[validate(range(min = 0, max = MAX_STOCK))]
+    pub stock: i32,
+    #[serde(default = "active_by_default")]
+    pub active: bool,
+}
+
+fn active_by_default() -> bool {
+    true
+}
+
+/// A partial update; absent fields are kept. `cost: null` clears the cost.
+#[derive(Debug, Default, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductPatch {
+    #[validate(length(min = 1, max = 200), custom(function = "rules::not_blank"))]
+    pub name: Option<String>,
+    #[validate(length(max = 5000))]
+    pub description: Option<String>,
+    #[validate(length(min = 1, max = 100), custom(function = "rules::not_blank"))]
+    pub category: Option<String>,
+    #[validate(custom(function = "rules::non_negative_money"))]
+    pub price: Option<Money>,
+    #[serde(default, deserialize_with = "present_or_null")]
+    #[validate(custom(function = "rules::non_negative_money"))]
+    #[schema(value_type = Option<Money>)]
+    pub cost: Option<Option<Money>>,
+    /// Sets the stock level.
+    #[validate(range(min = 0, max = MAX_STOCK))]
+    pub stock: Option<i32>,
+    /// Adjusts the stock level; the result may not go below zero (409).
+    #[validate(range(min = -MAX_STOCK, max = MAX_STOCK))]
+    pub stock_delta: Option<i32>,
+    pub active: Option<bool>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+const COLUMNS: &str = "id, store_id as store, sku, name, description, category, price, cost, stock, active, version, created_at, updated_at";
+
+pub async fn insert(
+    conn: &mut PgConnection,
+    store: &str,
+    new: &NewProduct,
+) -> Result<Product, ApiError> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into products (id, store_id, sku, name, description, category, price, cost, stock, active)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         returning {COLUMNS}"
+    )))
+    .bind(Uuid::now_v7())
+    .bind(store)
+    .bind(&new.sku)
+    .bind(new.name.trim())
+    .bind(&new.description)
+    .bind(new.category.trim())
+    .bind(new.price)
+    .bind(new.cost)
+    .bind(new.stock)
+    .bind(new.active)
+    .fetch_one(conn)
+    .await
+    .on_constraint("products_store_sku_key", || {
+        ApiError::conflict(
+            "sku-exists",
+            format!("sku `{}` already exists in store `{store}`", new.sku),
+            serde_json::json!({ "errors": [{ "field": "sku", "message": "already exists in this store" }] }),
+        )
+    })
+}
+
+/// Filters of the product list.
+#[derive(Debug, Default)]
+pub struct ProductFilter<'a> {
+    pub category: Option<&'a str>,
+    pub active: Option<bool>,
+}
+
+/// Products in `scope` matching `filter`, oldest first, after the cursor id.
+pub async fn list(
+    pool: &PgPool,
+    scope: &StoreScope,
+    filter: &ProductFilter<'_>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Product>, ApiError> {
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from products
+         where ($1::text is null or store_id = $1) and ($2::text is null or category = $2)
+           and ($3::bool is null or active = $3) and ($4::uuid is null or id > $4)
+         order by id limit $5"
+    )))
+    .bind(scope.filter())
+    .bind(filter.category)
+    .bind(filter.active)
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}
+
+pub async fn get(pool: &PgPool, scope: &StoreScope, id: Uuid) -> Result<Product, ApiError> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from products where id = $1 and ($2::text is null or store_id = $2)"
+    )))
+    .bind(id)
+    .bind(scope.filter())
+    .fetch_optional(pool)
+    .await?
+    .ok_or(ApiError::NotFound("product"))
+}
+
+/// Applies a patch in one statement; `expected_version` is the `If-Match` check.
+pub async fn update(
+    pool: &PgPool,
+    scope: &StoreScope,
+    id: Uuid,
+    patch: &ProductPatch,
+    expected_version: Option<i32>,
+) -> Result<Product, ApiError> {
+    if patch.stock.is_some() && patch.stock_delta.is_some() {
+        return Err(ApiError::invalid(
+            "stock_delta",
+            "give either stock or stock_delta, not both",
+        ));
+    }
+    let updated: Option<Product> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update products set
+            name = coalesce($4, name), description = coalesce($5, description),
+            category = coalesce($6, category), price = coalesce($7, price),
+            cost = case when $8 then $9 else cost end,
+            stock = coalesce($10, stock + coalesce($11, 0)),
+            active = coalesce($12, active),
+            version = version + 1, updated_at = now()
+         where id = $1 and ($2::text is null or store_id = $2) and ($3::int is null or version = $3)
+         returning {COLUMNS}"
+    )))
+    .bind(id)
+    .bind(scope.filter())
+    .bind(expected_version)
+    .bind(patch.name.as_deref().map(str::trim))
+    .bind(patch.description.as_deref())
+    .bind(patch.category.as_deref().map(str::trim))
+    .bind(patch.price)
+    .bind(patch.cost.is_some())
+    .bind(patch.cost.flatten())
+    .bind(patch.stock)
+    .bind(patch.stock_delta)
+    .bind(patch.active)
+    .fetch_optional(pool)
+    .await
+    .on_constraint("products_stock_check", || {
+        ApiError::conflict(
+            "insufficient-stock",
+            "the stock adjustment would take stock below zero",
+            serde_json::Value::Null,
+        )
+    })?;
+    match updated {
+        Some(product) => Ok(product),
+        // Tell "changed since" from "not there" only after the atomic attempt failed.
+        None => {
+            get(pool, scope, id).await?;
+            Err(ApiError::PreconditionFailed)
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! Stores, API keys and products: happy paths and each error status they return.
+
+use axum::http::StatusCode;
+use ordersearch::http::auth::Role;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn an_admin_creates_and_reads_a_store() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            "/v1/stores",
+            &json!({"id": "eu", "name": "Europe", "currency": "EUR", "timezone": "Europe/Warsaw"}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.header("location"), Some("/v1/stores/eu"));
+    let fetched = app.get("/v1/stores/eu").key(&app.admin).send().await;
+    assert_eq!(fetched.body["currency"], "EUR");
+    assert_eq!(fetched.body["timezone"], "Europe/Warsaw");
+    let listed = app.get("/v1/stores").key(&app.admin).send().await;
+    let ids: Vec<&str> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["default", "eu"]);
+}
+
+#[tokio::test]
+async fn a_duplicate_store_is_a_conflict_and_bad_fields_are_each_named() {
+    let app = TestApp::spawn().await;
+    let duplicate = app
+        .post(
+            "/v1/stores",
+            &json!({"id": "default", "name": "Again", "currency": "USD", "timezone": "UTC"}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    duplicate.assert_problem(409);
+    let invalid = app
+        .post(
+            "/v1/stores",
+            &json!({"id": "Bad Id", "name": " ", "currency": "eur", "timezone": "Mars/Base"}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    invalid.assert_problem(422);
+    assert_eq!(
+        invalid.error_fields(),
+        ["currency", "id", "name", "timezone"]
+    );
+    let unknown = app.get("/v1/stores/nope").key(&app.admin).send().await;
+    unknown.assert_problem(404);
+}
+
+#[tokio::test]
+async fn a_created_key_works_until_it_is_revoked() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            "/v1/api-keys",
+            &json!({"name": "shop backend", "role": "writer"}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let secret = created.body["key"].as_str().unwrap().to_string();
+    let id = created.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.get("/v1/products").key(&secret).send().await.status,
+        StatusCode::OK
+    );
+    let listed = app.get("/v1/api-keys").key(&app.admin).send().await;
+    assert!(
+        !listed
+            .bytes
+            .windows(secret.len())
+            .any(|w| w == secret.as_bytes()),
+        "a list never shows secrets"
+    );
+    let revoked = app
+        .delete(&format!("/v1/api-keys/{id}"))
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    app.get("/v1/products")
+        .key(&secret)
+        .send()
+        .await
+        .assert_problem(401);
+    app.delete(&format!("/v1/api-keys/{id}"))
+        .key(&app.admin)
+        .send()
+        .await
+        .assert_problem(404);
+    let stored: Vec<u8> = sqlx::query_scalar("select key_hash from api_keys where id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(stored, secret.as_bytes(), "only a hash is stored");
+}
+
+#[tokio::test]
+async fn a_key_for_an_unknown_store_or_role_is_rejected() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post(
+            "/v1/api-keys",
+            &json!({"name": "x", "role": "wizard", "store": "nowhere"}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    response.assert_problem(422);
+    assert_eq!(response.error_fields(), ["role"]);
+    let response = app
+        .post(
+            "/v1/api-keys",
+            &json!({"name": "x", "role": "support", "store": "nowhere"}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    response.assert_problem(422);
+    assert_eq!(response.error_fields(), ["store"]);
+}
+
+#[tokio::test]
+async fn products_are_created_listed_updated_and_deactivated() {
+    let app = TestApp::spawn().await;
+    let product = app.product("default", "MUG-BLUE", "12.50", 10).await;
+    assert_eq!(product["price"], "12.50");
+    let id = product["id"].as_str().unwrap();
+    let path = format!("/v1/products/{id}");
+
+    let fetched = app.get(&path).key(&app.admin).send().await;
+    assert_eq!(fetched.header("etag"), Some("\"1\""));
+
+    let updated = app
+        .patch(
+            &path,
+            &json!({"price": "13", "stock_delta": -4, "cost": null}),
+        )
+        .key(&app.admin)
+        .header("if-match", "\"1\"")
+        .send()
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["price"], "13.00");
+    assert_eq!(updated.body["stock"], 6);
+    assert_eq!(updated.body["cost"], serde_json::Value::Null);
+
+    let stale = app
+        .patch(&path, &json!({"stock": 1}))
+        .key(&app.admin)
+        .header("if-match", "\"1\"")
+        .send()
+        .await;
+    stale.assert_problem(412);
+    let below_zero = app
+        .patch(&path, &json!({"stock_delta": -7}))
+        .key(&app.admin)
+        .send()
+        .await;
+    below_zero.assert_problem(409);
+    let both = app
+        .patch(&path, &json!({"stock": 1, "stock_delta": 1}))
+        .key(&app.admin)
+        .send()
+        .await;
+    both.assert_problem(422);
+
+    let deleted = app.delete(&path).key(&app.admin).send().await;
+    assert_eq!(deleted.body["active"], false);
+    let active = app
+        .get("/v1/products?active=true")
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(active.body["data"].as_array().unwrap().len(), 0);
+    let all = app.get("/v1/products").key(&app.admin).send().await;
+    assert_eq!(all.body["data"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_sku_is_unique_per_store_only() {
+    let app = TestApp::spawn().await;
+    app.store("eu", "EUR", "Europe/Warsaw").await;
+    app.product("default", "MUG", "1.00", 1).await;
+    app.product("eu", "MUG", "1.00", 1).await;
+    let again = app
+        .post(
+            "/v1/products",
+            &json!({"sku": "MUG", "name": "x", "category": "c", "price": 1, "stock": 1}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    again.assert_problem(409);
+    assert_eq!(again.error_fields(), ["sku"]);
+}
+
+#[tokio::test]
+async fn product_lists_paginate_with_a_cursor() {
+    let app = TestApp::spawn().await;
+    for n in 0..5 {
+        app.product("default", &format!("SKU-{n}"), "1.00", 1).await;
+    }
+    let first = app.get("/v1/products?limit=2").key(&app.admin).send().await;
+    assert_eq!(first.body["data"].as_array().unwrap().len(), 2);
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = first.body["next_cursor"].as_str().map(str::to_string);
+    seen.extend(
+        first.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["sku"].as_str().unwrap().to_string()),
+    );
+    while let Some(next) = cursor {
+        let page = app
+            .get(&format!("/v1/products?limit=2&cursor={next}"))
+            .key(&app.admin)
+            .send()
+            .await;
+        seen.extend(
+            page.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["sku"].as_str().unwrap().to_string()),
+        );
+        cursor = page.body["next_cursor"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen, ["SKU-0", "SKU-1", "SKU-2", "SKU-3", "SKU-4"]);
+    app.get("/v1/products?cursor=garbage")
+        .key(&app.admin)
+        .send()
+        .await
+        .assert_problem(400);
+    app.get("/v1/products?limit=0")
+        .key(&app.admin)
+        .send()
+        .await
+        .assert_problem(400);
+    app.get("/v1/products?limit=201")
+        .key(&app.admin)
+        .send()
+        .await
+        .assert_problem(400);
+}
+
+#[tokio::test]
+async fn a_store_scoped_key_never_sees_another_stores_product() {
+    let app = TestApp::spawn().await;
+    app.store("eu", "EUR", "Europe/Warsaw").await;
+    let theirs = app.product("eu", "EU-ONLY", "1.00", 1).await;
+    app.product("default", "MINE", "1.00", 1).await;
+    let scoped = app.key(Role::Support, Some("default")).await;
+    let id = theirs["id"].as_str().unwrap();
+    app.get(&format!("/v1/products/{id}"))
+        .key(&scoped)
+        .send()
+        .await
+        .assert_problem(404);
+    app.get("/v1/products?store=eu")
+        .key(&scoped)
+        .send()
+        .await
+        .assert_problem(404);
+    let listed = app.get("/v1/products").key(&scoped).send().await;
+    let skus: Vec<&str> = listed.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(skus, ["MINE"]);
+}

@@ -1,0 +1,401 @@
+//! The test harness: a real PostgreSQL, a fresh database per test, the app driven
+//! in-process, and one helper per thing a test does.
+//!
+//! PostgreSQL is `DATABASE_URL` when set, otherwise a throwaway cluster started
+//! from the local binaries under `target/test-postgres` (kept between runs, so
+//! only the first run pays for `initdb`). Migrations run once into a template
+//! database; each test clones it, so tests run in parallel and share nothing.
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use ordersearch::http::auth::Role;
+use serde_json::Value;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+
+/// How long `eventually` waits before failing a test.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// The server every test database lives on, and the migrated template's name.
+struct Server {
+    options: PgConnectOptions,
+    template: String,
+}
+
+static SERVER: OnceCell<Server> = OnceCell::const_new();
+
+async fn server() -> &'static Server {
+    SERVER
+        .get_or_init(|| async {
+            let options = match std::env::var("DATABASE_URL") {
+                Ok(url) => url.parse().expect("DATABASE_URL parses"),
+                Err(_) => throwaway_cluster().await,
+            };
+            let template = prepare_template(&options).await;
+            Server { options, template }
+        })
+        .await
+}
+
+async fn throwaway_cluster() -> PgConnectOptions {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-postgres");
+    std::fs::create_dir_all(&dir).expect("creating target/test-postgres");
+    // Several test processes may start at once: one of them initializes the cluster.
+    let lock = std::fs::File::create(dir.with_extension("lock")).expect("lock file");
+    lock.lock().expect("locking the test cluster");
+    let cluster = ordersearch::db::cluster::PrivateCluster::start(&dir)
+        .await
+        .expect("starting a throwaway PostgreSQL cluster from the local binaries");
+    drop(lock);
+    cluster.connect_options("postgres")
+}
+
+/// Migrates a template database once per migration set (named by their hash).
+async fn prepare_template(options: &PgConnectOptions) -> String {
+    let migrations: String = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
+        .expect("migrations dir")
+        .filter_map(Result::ok)
+        .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join("\n");
+    let digest =
+        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&migrations));
+    let template: String = format!(
+        "ostpl_{}",
+        digest
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone().database("postgres"))
+        .await
+        .expect("connecting to the test server");
+    let mut lock = admin.acquire().await.expect("connection");
+    sqlx::query("select pg_advisory_lock(72707)")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(&template)
+            .fetch_one(&mut *lock)
+            .await
+            .unwrap();
+    if !exists {
+        let building = format!("{template}_building");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "drop database if exists {building}"
+        )))
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("create database {building}")))
+            .execute(&mut *lock)
+            .await
+            .unwrap();
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone().database(&building))
+            .await
+            .unwrap();
+        ordersearch::db::migrate(&pool)
+            .await
+            .expect("migrating the template");
+        pool.close().await;
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "alter database {building} rename to {template}"
+        )))
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    }
+    drop_stale_test_databases(&mut lock).await;
+    sqlx::query("select pg_advisory_unlock(72707)")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    template
+}
+
+/// Test databases of runs more than an hour old are dropped (names carry their time).
+async fn drop_stale_test_databases(conn: &mut sqlx::PgConnection) {
+    let cutoff = chrono::Utc::now().timestamp() - 3600;
+    let names: Vec<String> =
+        sqlx::query_scalar("select datname from pg_database where datname like 'ostest_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let born = name
+            .split('_')
+            .nth(1)
+            .and_then(|t| t.parse::<i64>().ok())
+            .unwrap_or(0);
+        if born < cutoff {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "drop database if exists {name} with (force)"
+            )))
+            .execute(&mut *conn)
+            .await;
+        }
+    }
+}
+
+/// A fresh, migrated database of its own.
+pub async fn fresh_database(max_connections: u32) -> PgPool {
+    let server = server().await;
+    let name = format!(
+        "ostest_{}_{}",
+        chrono::Utc::now().timestamp(),
+        uuid::Uuid::new_v4().simple()
+    );
+    let admin = server
+        .options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .expect("connecting to the test server");
+    let mut admin = admin;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "create database {name} template {}",
+        server.template
+    )))
+    .execute(&mut admin)
+    .await
+    .expect("cloning the template database");
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(server.options.clone().database(&name))
+        .await
+        .expect("connecting to the test database")
+}
+
+/// A running app over its own database, with an unscoped admin key.
+#[derive(Clone)]
+pub struct TestApp {
+    pub router: Router,
+    pub pool: PgPool,
+    pub admin: String,
+}
+
+/// What a request answered.
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub bytes: Vec<u8>,
+    pub body: Value,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|value| value.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status; returns its body.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16) -> &Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "body: {}",
+            self.body
+        );
+        assert_eq!(self.body["status"], status);
+        assert!(
+            self.body["type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("urn:ordersearch:problem:"))
+        );
+        &self.body
+    }
+
+    /// The fields named in a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|error| error["field"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A request being built.
+pub struct Call<'a> {
+    app: &'a TestApp,
+    request: axum::http::request::Builder,
+    body: Body,
+}
+
+impl Call<'_> {
+    pub fn key(mut self, key: &str) -> Self {
+        self.request = self
+            .request
+            .header("authorization", format!("Bearer {key}"));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.request = self.request.header(name, value);
+        self
+    }
+
+    pub fn json(mut self, body: &Value) -> Self {
+        self.request = self.request.header("content-type", "application/json");
+        self.body = Body::from(body.to_string());
+        self
+    }
+
+    pub fn raw(mut self, content_type: &str, body: impl Into<Vec<u8>>) -> Self {
+        self.request = self.request.header("content-type", content_type);
+        self.body = Body::from(body.into());
+        self
+    }
+
+    pub async fn send(self) -> TestResponse {
+        let request = self.request.body(self.body).expect("a valid request");
+        let response = self
+            .app
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            bytes,
+            body,
+        }
+    }
+}
+
+impl TestApp {
+    /// A new app with its own database.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with_pool(20).await
+    }
+
+    pub async fn spawn_with_pool(max_connections: u32) -> TestApp {
+        let pool = fresh_database(max_connections).await;
+        let admin = create_key(&pool, "test admin", Role::Admin, None).await;
+        TestApp {
+            router: ordersearch::startup::app(pool.clone()),
+            pool,
+            admin,
+        }
+    }
+
+    pub fn call(&self, method: Method, path: &str) -> Call<'_> {
+        Call {
+            app: self,
+            request: Request::builder().method(method).uri(path),
+            body: Body::empty(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Call<'_> {
+        self.call(Method::GET, path)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Call<'_> {
+        self.call(Method::POST, path).json(body)
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> Call<'_> {
+        self.call(Method::PATCH, path).json(body)
+    }
+
+    pub fn delete(&self, path: &str) -> Call<'_> {
+        self.call(Method::DELETE, path)
+    }
+
+    /// A new key with this role and scope.
+    pub async fn key(&self, role: Role, store: Option<&str>) -> String {
+        create_key(&self.pool, "test key", role, store).await
+    }
+
+    /// Creates a store as admin.
+    pub async fn store(&self, id: &str, currency: &str, timezone: &str) {
+        let body =
+            serde_json::json!({"id": id, "name": id, "currency": currency, "timezone": timezone});
+        let response = self.post("/v1/stores", &body).key(&self.admin).send().await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+    }
+
+    /// Creates a product as admin; returns its body.
+    pub async fn product(&self, store: &str, sku: &str, price: &str, stock: i32) -> Value {
+        let body = serde_json::json!({
+            "store": store, "sku": sku, "name": format!("Product {sku}"),
+            "category": "Kitchen", "price": price, "cost": "1.00", "stock": stock
+        });
+        let response = self
+            .post("/v1/products", &body)
+            .key(&self.admin)
+            .send()
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.body);
+        response.body
+    }
+}
+
+async fn create_key(pool: &PgPool, name: &str, role: Role, store: Option<&str>) -> String {
+    let new = ordersearch::keys::NewApiKey {
+        name: name.into(),
+        role,
+        store: store.map(str::to_string),
+    };
+    let mut conn = pool.acquire().await.expect("connection");
+    ordersearch::keys::insert(&mut conn, &new, None)
+        .await
+        .expect("creating a key")
+        .key
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `DEADLINE`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(started.elapsed() < DEADLINE, "timed out waiting for {what}");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
