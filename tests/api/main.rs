@@ -3,3 +3,5 @@
 mod helpers;
 
 mod catalog;
+mod orders;
+mod races;
