@@ -11,6 +11,7 @@ pub mod http;
 pub mod keys;
 pub mod orders;
 pub mod products;
+pub mod search;
 pub mod seed;
 pub mod startup;
 pub mod state;

@@ -1,0 +1,1 @@
+//! Identifier normalization (placeholder; being written).

@@ -1,0 +1,1 @@
+//! The staff query language (placeholder; being written).
