@@ -4,6 +4,7 @@
 //! folder per domain area beside it. `main.rs` only parses the command line.
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod cli;
 pub mod db;
 pub mod domain;

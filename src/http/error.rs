@@ -55,6 +55,14 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("invalid search query: {message}")]
+    InvalidQuery {
+        message: String,
+        position: usize,
+        token: String,
+    },
+    #[error("{0}")]
+    ServiceUnavailable(String),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -90,6 +98,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::InvalidQuery { .. } => StatusCode::BAD_REQUEST,
+            Self::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -108,6 +118,8 @@ impl ApiError {
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::MethodNotAllowed => "method-not-allowed",
+            Self::InvalidQuery { .. } => "invalid-query",
+            Self::ServiceUnavailable(_) => "service-unavailable",
             Self::Internal(_) => "internal-error",
         }
     }
@@ -148,6 +160,22 @@ impl ApiError {
                 );
             }
             Self::Conflict { extra, .. } => body.extend(extra.clone()),
+            Self::InvalidQuery {
+                message,
+                position,
+                token,
+            } => {
+                body.insert("position".into(), (*position).into());
+                body.insert("token".into(), token.clone().into());
+                let errors = [FieldError::new(
+                    "q",
+                    format!("{message} at position {position}"),
+                )];
+                body.insert(
+                    "errors".into(),
+                    serde_json::to_value(errors).unwrap_or_default(),
+                );
+            }
             _ => {}
         }
         Value::Object(body)

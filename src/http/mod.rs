@@ -39,6 +39,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "api-keys", description = "Keys, roles and store scopes"),
         (name = "products", description = "The catalog orders are made from"),
         (name = "orders", description = "Create, read, update and soft-delete orders"),
+        (name = "search", description = "Staff search, export and index administration"),
+        (name = "analytics", description = "Sales figures from rollups"),
         (name = "operations", description = "Health, readiness and metrics; no key needed"),
     )
 )]
@@ -63,6 +65,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::keys::routes::router())
         .merge(crate::products::routes::router())
         .merge(crate::orders::routes::router())
+        .merge(crate::analytics::routes::router())
         .merge(ops::router())
         .split_for_parts()
 }

@@ -98,6 +98,7 @@ pub async fn create_order(
         data,
     )
     .await?;
+    crate::analytics::rollups::record_transition(conn, order_id, None).await?;
     let mut orders = repo::with_items(conn, vec![row]).await?;
     orders.pop().ok_or(ApiError::NotFound("order"))
 }

@@ -85,6 +85,9 @@ pub async fn update_order(
     if new_status.is_some() || was_edited || note_changed {
         bump(conn, row.id).await?;
     }
+    if new_status.is_some() {
+        crate::analytics::rollups::record_transition(conn, row.id, Some((current, false))).await?;
+    }
     reload(conn, scope, row.id).await
 }
 
@@ -123,6 +126,7 @@ pub async fn delete_order(
         .await?;
     repo::record_event(conn, row.id, "deleted", actor, (None, None), json!({})).await?;
     bump(conn, row.id).await?;
+    crate::analytics::rollups::record_transition(conn, row.id, Some((row.status(), false))).await?;
     reload(conn, scope, row.id).await
 }
 

@@ -1,0 +1,4 @@
+//! Analytics from rollups (being written).
+
+pub mod rollups;
+pub mod routes;
