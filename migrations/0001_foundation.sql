@@ -34,8 +34,9 @@ create table products (
     price       numeric(14, 2) not null check (price >= 0),
     cost        numeric(14, 2) check (cost >= 0),
     -- The check is the last line of defence against overselling; reservations use
-    -- a conditional update so they never reach it in normal operation.
-    stock       integer not null check (stock >= 0),
+    -- a conditional update so they never reach it in normal operation. The upper
+    -- bound keeps `stock + delta` (both at most 10^9) inside an integer.
+    stock       integer not null check (stock >= 0 and stock <= 1000000000),
     active      boolean not null default true,
     version     integer not null default 1,
     created_at  timestamptz not null default now(),

@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::db::{Database, DatabaseConfig};
 use crate::http::auth::Role;
 use crate::keys::NewApiKey;
+use crate::search::config::SearchConfig;
 
 /// Order service with staff search and analytics.
 #[derive(Debug, Parser)]
@@ -30,6 +31,14 @@ pub enum Command {
     Keys(KeysArgs),
     /// Write deterministic, realistic demo data.
     Seed(crate::seed::SeedArgs),
+    /// Run the search indexer alone (one per deployment; others stand by).
+    Indexer(SearchArgs),
+    /// Rebuild the search index into a fresh one and swap it in.
+    Reindex(SearchArgs),
+    /// Compare the search index with the database and repair differences.
+    Reconcile(SearchArgs),
+    /// Maintain the analytics rollups (`rollups rebuild`).
+    Rollups(crate::analytics::cli::RollupsArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,10 +47,23 @@ pub struct DbArgs {
     pub db: DatabaseConfig,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct SearchArgs {
+    #[command(flatten)]
+    pub db: DatabaseConfig,
+    #[command(flatten)]
+    pub search: SearchConfig,
+}
+
 #[derive(clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
     pub db: DatabaseConfig,
+    #[command(flatten)]
+    pub search: SearchConfig,
+    /// Do not run the search indexer in this process (run `ordersearch indexer`).
+    #[arg(long, env = "ORDERSEARCH_NO_INDEXER")]
+    pub no_indexer: bool,
     /// Address to listen on.
     #[arg(long, env = "ORDERSEARCH_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
@@ -55,6 +77,8 @@ impl std::fmt::Debug for ServeArgs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeArgs")
             .field("db", &self.db)
+            .field("search", &self.search)
+            .field("no_indexer", &self.no_indexer)
             .field("bind", &self.bind)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "***"))
             .finish()
@@ -107,6 +131,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys(args) => keys(args).await,
         Command::Seed(args) => crate::seed::run(args).await,
+        Command::Rollups(args) => crate::analytics::cli::run(args).await,
+        Command::Indexer(args) => with_search(args, SearchTask::Indexer).await,
+        Command::Reindex(args) => with_search(args, SearchTask::Reindex).await,
+        Command::Reconcile(args) => with_search(args, SearchTask::Reconcile).await,
     }
 }
 
@@ -123,7 +151,10 @@ async fn serve_on(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(secret) = crate::keys::bootstrap_admin(&db.pool, args.admin_key.as_deref()).await? {
         println!("Created an admin API key; it is shown only this once:\n\n    {secret}\n");
     }
-    let app = crate::startup::Application::build(db.pool.clone(), args.bind).await?;
+    let engine = args.search.open(&args.db.data_dir).await?;
+    let app =
+        crate::startup::Application::build(db.pool.clone(), engine, args.bind, !args.no_indexer)
+            .await?;
     tracing::info!(address = %app.local_addr()?, "listening");
     app.run_until(crate::startup::shutdown_signal()).await
 }
@@ -166,6 +197,56 @@ async fn keys_on(db: &Database, action: KeysAction) -> anyhow::Result<()> {
                 .map_err(|error| anyhow::anyhow!("{error}"))
                 .context("revoking the key")?;
             println!("revoked {id}");
+        }
+    }
+    Ok(())
+}
+
+/// The search maintenance commands.
+enum SearchTask {
+    Indexer,
+    Reindex,
+    Reconcile,
+}
+
+async fn with_search(args: SearchArgs, task: SearchTask) -> anyhow::Result<()> {
+    let db = Database::open(&args.db).await?;
+    let result = run_search_task(&db, &args, task).await;
+    let closed = db.close().await;
+    result.and(closed)
+}
+
+async fn run_search_task(db: &Database, args: &SearchArgs, task: SearchTask) -> anyhow::Result<()> {
+    db.migrate().await?;
+    let engine = args.search.open(&args.db.data_dir).await?;
+    match task {
+        SearchTask::Indexer => {
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let indexer = tokio::spawn(crate::search::indexer::run(
+                db.pool.clone(),
+                engine,
+                stopped,
+            ));
+            crate::startup::shutdown_signal().await;
+            let _ = stop.send(true);
+            indexer.await?;
+        }
+        SearchTask::Reindex => {
+            let progress = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} orders  {per_sec}  eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let report = crate::search::reindex::reindex(&db.pool, &engine, &progress).await?;
+            println!(
+                "reindexed {} orders in {:.1} s ({:.0} docs/s); {} changed meanwhile and were queued again",
+                report.documents, report.seconds, report.documents_per_second, report.requeued
+            );
+        }
+        SearchTask::Reconcile => {
+            let report = crate::search::reconcile::reconcile(&db.pool, &engine).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }
     Ok(())

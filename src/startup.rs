@@ -2,29 +2,37 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
+use crate::search::engine::SearchEngine;
 use crate::state::AppState;
 
 /// How often expired idempotency records are purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
+/// How often the search backlog gauges are refreshed.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 
-/// The application's state for a pool.
-pub fn state(pool: PgPool) -> AppState {
+/// The application's state for a pool and a search engine.
+pub fn state(pool: PgPool, search: SearchEngine) -> AppState {
     AppState {
         db: pool,
         metrics: crate::telemetry::metrics_handle(),
+        search,
+        reindexing: Arc::new(AtomicBool::new(false)),
     }
 }
 
-/// The whole router for a pool: what tests drive in-process.
-pub fn app(pool: PgPool) -> Router {
-    crate::http::router(state(pool))
+/// The whole router: what tests drive in-process.
+pub fn app(pool: PgPool, search: SearchEngine) -> Router {
+    crate::http::router(state(pool, search))
 }
 
 /// A bound listener and the app to serve on it.
@@ -32,19 +40,26 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    run_indexer: bool,
 }
 
 impl Application {
     /// Binds `address` (port 0 picks a free port) and builds the app.
-    pub async fn build(pool: PgPool, address: SocketAddr) -> anyhow::Result<Self> {
+    pub async fn build(
+        pool: PgPool,
+        search: SearchEngine,
+        address: SocketAddr,
+        run_indexer: bool,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(address)
             .await
             .with_context(|| format!("binding {address}"))?;
-        let state = state(pool);
+        let state = state(pool, search);
         Ok(Self {
             listener,
             router: crate::http::router(state.clone()),
             state,
+            run_indexer,
         })
     }
 
@@ -52,25 +67,45 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` completes, then drains in-flight requests.
+    /// Serves until `shutdown` completes, then drains in-flight requests and
+    /// stops the background work (the indexer finishes its batch first).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let purge = tokio::spawn(purge_idempotency_keys(self.state.db.clone()));
+        let (stop, stopped) = watch::channel(false);
+        let mut background = vec![
+            tokio::spawn(purge_idempotency_keys(
+                self.state.db.clone(),
+                stopped.clone(),
+            )),
+            tokio::spawn(refresh_search_gauges(
+                self.state.db.clone(),
+                stopped.clone(),
+            )),
+        ];
+        if self.run_indexer {
+            let indexer = crate::search::indexer::run(
+                self.state.db.clone(),
+                self.state.search.clone(),
+                stopped,
+            );
+            background.push(tokio::spawn(indexer));
+        }
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP");
-        purge.abort();
+        let _ = stop.send(true);
+        for task in background {
+            let _ = task.await;
+        }
         served
     }
 }
 
-async fn purge_idempotency_keys(pool: PgPool) {
-    let mut ticks = tokio::time::interval(PURGE_INTERVAL);
-    loop {
-        ticks.tick().await;
+async fn purge_idempotency_keys(pool: PgPool, mut stopped: watch::Receiver<bool>) {
+    while !*stopped.borrow() {
         match crate::http::idempotency::purge_expired(&pool).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
@@ -79,6 +114,18 @@ async fn purge_idempotency_keys(pool: PgPool) {
                 "purging idempotency keys failed"
             ),
         }
+        let _ = tokio::time::timeout(PURGE_INTERVAL, stopped.changed()).await;
+    }
+}
+
+/// Keeps the `search_pending_changes` and `search_index_lag_ms` gauges current.
+async fn refresh_search_gauges(pool: PgPool, mut stopped: watch::Receiver<bool>) {
+    while !*stopped.borrow() {
+        if let Ok(backlog) = crate::search::status::backlog(&pool).await {
+            metrics::gauge!("search_pending_changes").set(backlog.pending_changes as f64);
+            metrics::gauge!("search_index_lag_ms").set(backlog.lag_ms as f64);
+        }
+        let _ = tokio::time::timeout(GAUGE_INTERVAL, stopped.changed()).await;
     }
 }
 

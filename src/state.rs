@@ -1,7 +1,12 @@
 //! The shared, cheap-to-clone application state handed to every handler.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
+
+use crate::search::engine::SearchEngine;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -9,4 +14,8 @@ pub struct AppState {
     pub db: PgPool,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The search engine behind the seam.
+    pub search: SearchEngine,
+    /// Set while a full reindex runs (one at a time).
+    pub reindexing: Arc<AtomicBool>,
 }

@@ -1,4 +1,24 @@
-//! Analytics from rollups (being written).
+//! Sales analytics read from rollups (invariant 6).
+//!
+//! [`rollups`] keeps per store × product / category / customer / hour / status
+//! figures in step with the orders inside every order write; [`rebuild`]
+//! recomputes them from the orders. A query's range is resolved in [`range`]
+//! and split in [`plan`] into whole months, whole days and partial edge days,
+//! so figures over any range read few rows and stay exact. [`routes`] serves
+//! them under `/v1/analytics`.
 
+#[macro_use]
+mod plan;
+
+pub mod cli;
+pub mod customers;
+pub mod hourly;
+pub mod range;
+pub mod rebuild;
 pub mod rollups;
 pub mod routes;
+pub mod sales;
+pub mod summary;
+
+pub use plan::{Plan, Span};
+pub use rebuild::{RebuildReport, rebuild};

@@ -5,7 +5,7 @@
 //! NUL bytes and every `validator` rule that fails. `ValidQuery` answers 400
 //! naming the parameter. Handlers only ever see values that passed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -79,6 +79,9 @@ where
 pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|error| ApiError::BadRequest(format!("malformed JSON: {error}")))?;
+    if !value.is_object() {
+        return Err(ApiError::invalid("body", "must be a JSON object"));
+    }
     let mut nul_fields = Vec::new();
     find_nul_strings(&value, String::new(), &mut nul_fields);
     if !nul_fields.is_empty() {
@@ -102,29 +105,101 @@ pub fn parse_json<T: DeserializeOwned + Validate>(bytes: &[u8]) -> Result<T, Api
 }
 
 /// Serde stops at the first error; to name every bad field, each failing field is
-/// recorded and removed, and the rest is tried again (a bounded number of times).
+/// recorded and taken out of the way (removed, or for a missing required field
+/// filled with a stand-in), and the rest is tried again, a bounded number of
+/// times. Stand-ins only ever reach a value that is thrown away with the 422.
 fn deserialize_collecting<T: DeserializeOwned>(
     mut value: Value,
     errors: &mut Vec<FieldError>,
 ) -> Option<T> {
-    const MAX_ROUNDS: usize = 32;
+    const MAX_ROUNDS: usize = 64;
+    let mut stand_ins: HashMap<String, usize> = HashMap::new();
     for _ in 0..MAX_ROUNDS {
-        match serde_path_to_error::deserialize::<_, T>(&value) {
+        let error = match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(parsed) => return Some(parsed),
-            Err(error) => {
-                let field_error = type_error(&error);
-                let already_named = errors.iter().any(|known| known.field == field_error.field);
-                let removed = remove_path(&mut value, &field_error.field);
-                if !already_named {
-                    errors.push(field_error);
+            Err(error) => error,
+        };
+        let field_error = type_error(&error);
+        let field = field_error.field.clone();
+        let message = error.inner().to_string();
+        let cleared = if let Some(attempt) = stand_ins.get_mut(&field) {
+            // The stand-in we put there does not fit: an enum names what would,
+            // otherwise try the next kind of value.
+            match expected_variant(&message) {
+                Some(variant) if *attempt < STAND_INS.len() => {
+                    *attempt = STAND_INS.len();
+                    set_value(&mut value, &field, Value::String(variant))
                 }
-                if !removed {
-                    return None;
+                _ => {
+                    *attempt += 1;
+                    STAND_INS
+                        .get(*attempt)
+                        .is_some_and(|make| set_value(&mut value, &field, make()))
                 }
             }
+        } else if message.starts_with("missing field") {
+            stand_ins.insert(field.clone(), 0);
+            set_value(&mut value, &field, STAND_INS[0]())
+        } else {
+            remove_path(&mut value, &field)
+        };
+        if !errors.iter().any(|known| known.field == field) {
+            errors.push(field_error);
+        }
+        if !cleared {
+            return None;
         }
     }
     None
+}
+
+/// Values tried in turn for a missing required field.
+const STAND_INS: [fn() -> Value; 6] = [
+    || Value::String("0".into()),
+    || Value::from(1),
+    || Value::Bool(false),
+    || Value::Object(Default::default()),
+    || Value::Array(Vec::new()),
+    || Value::String("00000000-0000-0000-0000-000000000000".into()),
+];
+
+/// The first variant an "unknown variant" error lists.
+fn expected_variant(message: &str) -> Option<String> {
+    let (_, expected) = message.split_once("expected one of `")?;
+    expected.split('`').next().map(str::to_string)
+}
+
+/// Sets the member at `path` (its parent must be an object).
+fn set_value(value: &mut Value, path: &str, new: Value) -> bool {
+    let (parent, name) = match path.rsplit_once('.') {
+        Some((parent, name)) => (pointer_mut(value, parent), name),
+        None => (Some(value), path),
+    };
+    match parent {
+        Some(Value::Object(map)) => {
+            map.insert(name.to_string(), new);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// The value at a path such as `items[0].customer`.
+fn pointer_mut<'v>(value: &'v mut Value, path: &str) -> Option<&'v mut Value> {
+    let mut current = value;
+    for part in path.split('.') {
+        let (name, indexes) = match part.find('[') {
+            Some(open) => (&part[..open], &part[open..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            current = current.get_mut(name)?;
+        }
+        for index in indexes.split('[').filter(|s| !s.is_empty()) {
+            current = current.get_mut(index.trim_end_matches(']').parse::<usize>().ok()?)?;
+        }
+    }
+    Some(current)
 }
 
 /// Removes the member at a path such as `items[0].quantity`; false if it is not there.
@@ -174,6 +249,7 @@ fn type_error(error: &serde_path_to_error::Error<serde_json::Error>) -> FieldErr
         .filter(|_| message.starts_with("missing field") || message.starts_with("unknown field"));
     let field = match (path.as_str(), quoted) {
         (".", Some(name)) => name.to_string(),
+        (parent, Some(name)) if message.starts_with("missing field") => format!("{parent}.{name}"),
         (".", None) => "body".to_string(),
         (path, _) => path.to_string(),
     };
@@ -284,5 +360,24 @@ where
             }
         })?;
         Ok(Self(value))
+    }
+}
+
+/// Path parameters; a segment that does not decode (not UTF-8, say) names nothing
+/// here, so it is a problem+json 404 like any unknown id.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Self(value))
+            .map_err(|_| ApiError::NotFound("resource"))
     }
 }

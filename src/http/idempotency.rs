@@ -192,18 +192,21 @@ async fn store(
     Ok(())
 }
 
+/// A stored idempotency row: fingerprint, status, headers, body.
+type StoredResponse = (
+    Vec<u8>,
+    Option<i16>,
+    Option<serde_json::Value>,
+    Option<Vec<u8>>,
+);
+
 async fn replay(
     state: &AppState,
     principal: &Principal,
     key: &str,
     fingerprint: &[u8],
 ) -> Result<Response, ApiError> {
-    let row: Option<(
-        Vec<u8>,
-        Option<i16>,
-        Option<serde_json::Value>,
-        Option<Vec<u8>>,
-    )> = sqlx::query_as(
+    let row: Option<StoredResponse> = sqlx::query_as(
         "select fingerprint, status, headers, body from idempotency_keys
              where api_key_id = $1 and key = $2",
     )

@@ -64,6 +64,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::stores::routes::router())
         .merge(crate::keys::routes::router())
         .merge(crate::products::routes::router())
+        .merge(crate::search::routes::router())
         .merge(crate::orders::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(ops::router())

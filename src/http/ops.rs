@@ -34,12 +34,17 @@ async fn healthz() -> impl IntoResponse {
     responses((status = 200, description = "Ready"), (status = 503, description = "A dependency is down")))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let database_up = sqlx::query("select 1").execute(&state.db).await.is_ok();
-    let status = if database_up {
+    let search_up = state.search.is_reachable().await;
+    let status = if database_up && search_up {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({ "database": if database_up { "up" } else { "down" } });
+    let word = |up: bool| if up { "up" } else { "down" };
+    let body = json!({
+        "database": word(database_up),
+        "search": { "backend": state.search.backend(), "status": word(search_up) },
+    });
     (status, axum::Json(body))
 }
 

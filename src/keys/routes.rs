@@ -1,7 +1,7 @@
 //! `/v1/api-keys` handlers (unscoped admin only).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
@@ -13,6 +13,7 @@ use validator::Validate;
 use super::{ApiKey, CreatedApiKey, NewApiKey};
 use crate::http::auth::Principal;
 use crate::http::error::ApiError;
+use crate::http::extract::Path;
 use crate::http::extract::{RawJson, ValidQuery};
 use crate::http::idempotency::{IdempotencyKey, Replayable, run_idempotent};
 use crate::http::pagination::{self, MAX_LIMIT, Page};

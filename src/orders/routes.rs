@@ -1,7 +1,7 @@
 //! `/v1/orders` handlers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,6 +16,7 @@ use super::repo::{self, ListCursor, OrderFilter, OrderRef};
 use crate::http::auth::{Principal, Role};
 use crate::http::conditional::{IfMatch, etag};
 use crate::http::error::ApiError;
+use crate::http::extract::Path;
 use crate::http::extract::{RawJson, ValidJson, ValidQuery};
 use crate::http::idempotency::{IdempotencyKey, Replayable, run_idempotent};
 use crate::http::pagination::{self, MAX_LIMIT, Page};

@@ -213,8 +213,8 @@ pub async fn update(
     .await
     .on_constraint("products_stock_check", || {
         ApiError::conflict(
-            "insufficient-stock",
-            "the stock adjustment would take stock below zero",
+            "stock-out-of-range",
+            format!("the stock adjustment would take stock below 0 or above {MAX_STOCK}"),
             serde_json::Value::Null,
         )
     })?;

@@ -1,7 +1,7 @@
 //! `/v1/products` handlers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use super::{NewProduct, Product, ProductFilter, ProductPatch};
 use crate::http::auth::{Principal, Role};
 use crate::http::conditional::{IfMatch, etag};
 use crate::http::error::ApiError;
+use crate::http::extract::Path;
 use crate::http::extract::{RawJson, ValidJson, ValidQuery};
 use crate::http::idempotency::{IdempotencyKey, Replayable, run_idempotent};
 use crate::http::pagination::{self, MAX_LIMIT, Page};

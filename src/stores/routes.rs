@@ -1,7 +1,7 @@
 //! `/v1/stores` handlers.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use validator::Validate;
 use super::{NewStore, Store};
 use crate::http::auth::Principal;
 use crate::http::error::ApiError;
+use crate::http::extract::Path;
 use crate::http::extract::{RawJson, ValidQuery};
 use crate::http::idempotency::{IdempotencyKey, Replayable, run_idempotent};
 use crate::http::pagination::{self, MAX_LIMIT, Page};

@@ -13,6 +13,8 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use ordersearch::http::auth::Role;
+use ordersearch::search::embedded::EmbeddedEngine;
+use ordersearch::search::engine::SearchEngine;
 use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
@@ -58,14 +60,12 @@ async fn throwaway_cluster() -> PgConnectOptions {
 
 /// Migrates a template database once per migration set (named by their hash).
 async fn prepare_template(options: &PgConnectOptions) -> String {
-    let migrations: String = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations"))
-        .expect("migrations dir")
-        .filter_map(Result::ok)
-        .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n");
-    let digest =
-        sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(&migrations));
+    // Named by the checksums of the migrations this binary embeds.
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    for migration in ordersearch::db::MIGRATOR.iter() {
+        sha2::Digest::update(&mut hasher, &migration.checksum);
+    }
+    let digest = sha2::Digest::finalize(hasher);
     let template: String = format!(
         "ostpl_{}",
         digest
@@ -181,12 +181,15 @@ pub async fn fresh_database(max_connections: u32) -> PgPool {
         .expect("connecting to the test database")
 }
 
-/// A running app over its own database, with an unscoped admin key.
+/// A running app over its own database and its own embedded search index, with
+/// an unscoped admin key. The indexer does not run on its own: tests deliver
+/// changes with `index_all` (or start an indexer) so what they see is decided.
 #[derive(Clone)]
 pub struct TestApp {
     pub router: Router,
     pub pool: PgPool,
     pub admin: String,
+    pub search: SearchEngine,
 }
 
 /// What a request answered.
@@ -308,12 +311,34 @@ impl TestApp {
     }
 
     pub async fn spawn_with_pool(max_connections: u32) -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            ordersearch::telemetry::init_logging(false);
+        }
         let pool = fresh_database(max_connections).await;
         let admin = create_key(&pool, "test admin", Role::Admin, None).await;
+        let index_dir = std::env::temp_dir().join(format!(
+            "ordersearch-test-index-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let engine = EmbeddedEngine::open(&index_dir).expect("opening a test index");
+        let search = SearchEngine::Embedded(std::sync::Arc::new(engine));
         TestApp {
-            router: ordersearch::startup::app(pool.clone()),
+            router: ordersearch::startup::app(pool.clone(), search.clone()),
             pool,
             admin,
+            search,
+        }
+    }
+
+    /// Delivers every pending change to the search index, as the indexer would.
+    pub async fn index_all(&self) {
+        let started = Instant::now();
+        while ordersearch::search::indexer::deliver_batch(&self.pool, &self.search, 1000)
+            .await
+            .expect("indexing a batch")
+            > 0
+        {
+            assert!(started.elapsed() < DEADLINE, "indexing did not finish");
         }
     }
 

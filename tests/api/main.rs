@@ -2,6 +2,13 @@
 
 mod helpers;
 
+mod analytics;
+mod authz;
+mod bad_input;
 mod catalog;
+mod indexer;
+mod openapi;
 mod orders;
 mod races;
+mod search;
+mod seed;

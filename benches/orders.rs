@@ -1,0 +1,146 @@
+//! Order creation benchmark: 3-line orders over HTTP at concurrency 32 next to
+//! the same transaction run directly against PostgreSQL (no HTTP, no auth, no
+//! JSON) in the same run; then bursts of 1 000 and 10 000 concurrent creates
+//! that must produce no error other than the intended 409s (short stock).
+//!
+//! `cargo bench --bench orders` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432).
+
+mod support;
+
+use std::sync::Arc;
+
+use ordersearch::orders::model::NewOrder;
+use serde_json::{Value, json};
+use support::{ADMIN_KEY, client, fresh_database, load, report, start_server, temp_dir};
+
+const CONCURRENCY: usize = 32;
+const ORDERS: usize = 4_000;
+const PRODUCTS: usize = 300;
+
+/// A 3-line order for request `index`, over the catalog `SKU-0..SKU-299`.
+fn order_body(index: usize, hot_sku: Option<&str>) -> Value {
+    let skus: Vec<String> = (0..3)
+        .map(|line| format!("SKU-{}", (index * 7 + line * 101) % PRODUCTS))
+        .collect();
+    let mut items: Vec<Value> = skus
+        .iter()
+        .map(|sku| json!({"sku": sku, "quantity": 1 + line_qty(index)}))
+        .collect();
+    if let Some(hot) = hot_sku {
+        items[0] = json!({"sku": hot, "quantity": 1});
+    }
+    json!({
+        "customer": {"id": format!("cus_{}", index % 5000), "email": format!("buyer{}@example.com", index % 5000),
+                      "name": "Bench Buyer", "phone": "+48 600 100 200"},
+        "items": items,
+        "shipping_address": {"name": "Bench Buyer", "line1": "Rynek 1", "city": "Kraków", "postal_code": "30-001", "country": "PL"},
+        "tags": ["bench"]
+    })
+}
+
+fn line_qty(index: usize) -> usize {
+    index % 2
+}
+
+#[tokio::main]
+async fn main() {
+    let (url, pool) = fresh_database("bench_orders").await;
+    let (server, _) = start_server(Some(&url), temp_dir("orders")).await;
+    let http = client(CONCURRENCY);
+    for n in 0..PRODUCTS {
+        let body = json!({"sku": format!("SKU-{n}"), "name": format!("Product {n}"), "category": "Bench",
+                          "price": "9.99", "cost": "4.00", "stock": 1_000_000});
+        let response = http
+            .post(format!("{}/v1/products", server.base))
+            .bearer_auth(ADMIN_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+
+    let base = server.base.clone();
+    let (client_http, base_http) = (http.clone(), base.clone());
+    let over_http = load(CONCURRENCY, ORDERS, move |index| {
+        let (client, base) = (client_http.clone(), base_http.clone());
+        async move { post_order(&client, &base, &order_body(index, None)).await == 201 }
+    })
+    .await;
+
+    let direct_pool = pool.clone();
+    let direct = load(CONCURRENCY, ORDERS, move |index| {
+        let pool = direct_pool.clone();
+        async move {
+            let new: NewOrder = serde_json::from_value(order_body(index + ORDERS, None)).unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            let created =
+                ordersearch::orders::create::create_order(&mut tx, "default", "bench", &new)
+                    .await
+                    .is_ok();
+            tx.commit().await.is_ok() && created
+        }
+    })
+    .await;
+    report(
+        "POST /v1/orders over HTTP (3 lines, c=32)",
+        &over_http,
+        "same transaction direct on PostgreSQL",
+        &direct,
+    );
+
+    for burst in [1_000usize, 10_000] {
+        let hot = format!("HOT-{burst}");
+        let stock = burst / 2;
+        let body = json!({"sku": hot, "name": "Hot item", "category": "Bench", "price": "5.00", "stock": stock});
+        http.post(format!("{}/v1/products", server.base))
+            .bearer_auth(ADMIN_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let statuses = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<
+            u16,
+            usize,
+        >::new()));
+        let (client, base, seen, hot_sku) =
+            (client(burst), base.clone(), statuses.clone(), hot.clone());
+        let stats = load(burst, burst, move |index| {
+            let (client, base, seen, hot_sku) =
+                (client.clone(), base.clone(), seen.clone(), hot_sku.clone());
+            async move {
+                let status = post_order(&client, &base, &order_body(index, Some(&hot_sku))).await;
+                *seen.lock().unwrap().entry(status).or_default() += 1;
+                status == 201 || status == 409
+            }
+        })
+        .await;
+        let statuses = statuses.lock().unwrap().clone();
+        println!(
+            "burst of {burst:>6} concurrent creates (hot stock {stock}): {:>7.0}/s  p50 {:>8.1} ms  p99 {:>8.1} ms  statuses {statuses:?}  unintended errors {}",
+            stats.per_second(),
+            stats.p50_ms,
+            stats.p99_ms,
+            stats.errors
+        );
+    }
+    println!("server RSS after the run: {:.1} MiB", server.rss_mib());
+}
+
+/// Posts an order; the status, or 0 when the request failed at the transport.
+async fn post_order(client: &reqwest::Client, base: &str, body: &Value) -> u16 {
+    match client
+        .post(format!("{base}/v1/orders"))
+        .bearer_auth(ADMIN_KEY)
+        .json(body)
+        .send()
+        .await
+    {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            let _ = response.bytes().await;
+            status
+        }
+        Err(_) => 0,
+    }
+}

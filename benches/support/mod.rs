@@ -1,0 +1,260 @@
+//! Shared benchmark plumbing: a fresh database, the release binary started as a
+//! real server process, a closed-loop HTTP load generator, and figures.
+//!
+//! Benchmarks are not tests: they print figures and ratios against a baseline
+//! measured in the same run, for BENCHMARKS.md.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+use tokio::sync::Semaphore;
+
+/// The admin key the benchmark servers accept.
+pub const ADMIN_KEY: &str = "os_benchmark_admin_key_0000000000000000000000";
+
+/// Latency figures of one load run.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub requests: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+impl Stats {
+    pub fn per_second(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+
+    pub fn from_latencies(mut latencies: Vec<Duration>, errors: usize, seconds: f64) -> Stats {
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 * q) as usize).min(latencies.len().saturating_sub(1)))
+                .map(|d| d.as_secs_f64() * 1000.0)
+                .unwrap_or(0.0)
+        };
+        Stats {
+            requests: latencies.len(),
+            errors,
+            seconds,
+            p50_ms: at(0.50),
+            p99_ms: at(0.99),
+        }
+    }
+}
+
+/// Prints a figure beside its baseline, with the ratio.
+pub fn report(name: &str, stats: &Stats, baseline_name: &str, baseline: &Stats) {
+    println!(
+        "{name:<44} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+        stats.per_second(),
+        stats.p50_ms,
+        stats.p99_ms,
+        stats.errors
+    );
+    println!(
+        "{baseline_name:<44} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+        baseline.per_second(),
+        baseline.p50_ms,
+        baseline.p99_ms,
+        baseline.errors
+    );
+    println!(
+        "{:<44} {:>9.2}x throughput",
+        format!("ratio {name} / {baseline_name}"),
+        stats.per_second() / baseline.per_second()
+    );
+}
+
+/// The PostgreSQL server benchmarks use: `DATABASE_URL`, else the local one.
+pub fn server_options() -> PgConnectOptions {
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+        .parse()
+        .expect("DATABASE_URL parses")
+}
+
+/// A fresh, migrated database; returns its URL and a pool.
+pub async fn fresh_database(name: &str) -> (String, PgPool) {
+    let options = server_options();
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .expect("connect");
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "drop database if exists {name} with (force)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(40)
+        .connect_with(options.clone().database(name))
+        .await
+        .unwrap();
+    ordersearch::db::migrate(&pool).await.unwrap();
+    let url = database_url(&options, name);
+    (url, pool)
+}
+
+fn database_url(options: &PgConnectOptions, name: &str) -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let _ = options;
+    match base.rfind('/') {
+        Some(slash) => {
+            let (head, tail) = base.split_at(slash);
+            let query = tail.find('?').map(|q| &tail[q..]).unwrap_or("");
+            format!("{head}/{name}{query}")
+        }
+        None => base,
+    }
+}
+
+/// A running `ordersearch serve` process.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// Leave the data directory when stopping (to start again on it).
+    pub keep_data: bool,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-INT")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+        if !self.keep_data {
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+}
+
+impl Server {
+    /// Resident memory of the server process, in MiB.
+    pub fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find(|line| line.starts_with("VmRSS:"))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    }
+}
+
+/// Starts the release binary on a free port; `database_url` None = zero-config.
+pub async fn start_server(database_url: Option<&str>, data_dir: PathBuf) -> (Server, Duration) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ordersearch"));
+    command
+        .arg("serve")
+        .env("ORDERSEARCH_BIND", format!("127.0.0.1:{port}"))
+        .env("ORDERSEARCH_ADMIN_KEY", ADMIN_KEY)
+        .env("ORDERSEARCH_DATA_DIR", &data_dir)
+        .env("RUST_LOG", "warn")
+        .env_remove("DATABASE_URL")
+        .env_remove("MEILI_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    if let Some(url) = database_url {
+        command.env("DATABASE_URL", url);
+    }
+    let started = Instant::now();
+    let child = command.spawn().expect("starting ordersearch serve");
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    loop {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await
+            && response.status().is_success()
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "server did not become ready"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let ready = started.elapsed();
+    (
+        Server {
+            child,
+            base,
+            data_dir,
+            keep_data: false,
+        },
+        ready,
+    )
+}
+
+/// A temporary directory for a server's data.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("ordersearch-bench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs `total` requests with `concurrency` in flight; `request(i)` returns
+/// whether the answer counts as a success.
+pub async fn load<F, Fut>(concurrency: usize, total: usize, request: F) -> Stats
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let request = Arc::new(request);
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    for index in 0..total {
+        let permit = gate.clone().acquire_owned().await.unwrap();
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let begun = Instant::now();
+            let ok = request(index).await;
+            drop(permit);
+            (begun.elapsed(), ok)
+        }));
+    }
+    let mut latencies = Vec::with_capacity(total);
+    let mut errors = 0;
+    for task in tasks {
+        let (latency, ok) = task.await.unwrap();
+        latencies.push(latency);
+        if !ok {
+            errors += 1;
+        }
+    }
+    Stats::from_latencies(latencies, errors, started.elapsed().as_secs_f64())
+}
+
+/// An HTTP client sized for `concurrency` connections.
+pub fn client(concurrency: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap()
+}

@@ -1,0 +1,74 @@
+//! A customer's lifetime value: what they spent in a store over a range.
+//!
+//! Customers are not entities here: an id with no sales answers zero figures.
+//! Their rollup is by local day only (a customer has few order days), so every
+//! whole-day piece of a plan reads day rows.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::plan::Plan;
+use crate::domain::Money;
+
+/// A customer's spending over a range.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CustomerValue {
+    pub customer_id: String,
+    /// Sum of the totals of the customer's orders.
+    pub total_spent: Money,
+    pub orders: i64,
+    /// `total_spent / orders`, rounded half away from zero to cents; `"0.00"`
+    /// without orders.
+    pub average_order_value: Money,
+    /// `null` without orders.
+    pub first_order_at: Option<DateTime<Utc>>,
+    pub last_order_at: Option<DateTime<Utc>>,
+}
+
+type Row = (
+    i64,
+    Decimal,
+    Decimal,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+/// `customer_id`'s figures in `store` over `plan`.
+pub async fn lifetime_value(
+    db: &PgPool,
+    store: &str,
+    plan: &Plan,
+    customer_id: &str,
+) -> sqlx::Result<CustomerValue> {
+    let query = sqlx::query_as::<_, Row>(concat!(
+        "with parts as (
+            select orders, revenue, first_at, last_at from analytics_customer_sales
+            where store_id = $1 and customer_id = $14 and (
+                (day >= coalesce($2, '-infinity'::date) and day < coalesce($3, 'infinity'::date))
+                or (day >= coalesce($4, '-infinity'::date) and day < coalesce($5, 'infinity'::date))
+                or (day >= $6 and day < $7) or (day >= $8 and day < $9))
+            union all
+            select count(*), coalesce(sum(total), 0), min(created_at), max(created_at) from orders
+            where store_id = $1 and customer_id = $14 and status <> 'cancelled'
+              and deleted_at is null and ",
+        edges!("created_at"),
+        ")
+         select coalesce(sum(orders), 0)::bigint, coalesce(sum(revenue), 0),
+                case when sum(orders) > 0 then round(sum(revenue) / sum(orders), 2) else 0 end,
+                min(first_at), max(last_at)
+         from parts"
+    ))
+    .bind(store);
+    let (orders, total, average, first, last) =
+        plan.bind(query).bind(customer_id).fetch_one(db).await?;
+    Ok(CustomerValue {
+        customer_id: customer_id.to_string(),
+        total_spent: total.into(),
+        orders,
+        average_order_value: average.into(),
+        first_order_at: first,
+        last_order_at: last,
+    })
+}

@@ -1,0 +1,179 @@
+//! Sales by hour. Hours are UTC hours (`hour` is the RFC 3339 start of one):
+//! the rollup is by UTC hour, so the whole hours of a range come from it and
+//! the partial hours at its ends from the order rows.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+use super::plan::Span;
+use super::range::Resolved;
+use crate::domain::Money;
+
+/// One hour's sales.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct HourSales {
+    /// Start of the UTC hour. The first and last hour are clipped to the range.
+    pub hour: DateTime<Utc>,
+    pub orders: i64,
+    pub revenue: Money,
+}
+
+/// Sales by hour, oldest first.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct HourlySales {
+    /// Hours without sales are left out.
+    pub data: Vec<HourSales>,
+}
+
+/// Whole UTC hours from the rollup and partial hours from the orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourPlan {
+    pub hours: Option<Span<DateTime<Utc>>>,
+    pub edges: [Option<Span<DateTime<Utc>>>; 2],
+}
+
+impl HourPlan {
+    /// Splits `[lo, hi)` of a resolved range at whole hours.
+    pub fn new(range: &Resolved) -> HourPlan {
+        let h0 = range.lo.map(|lo| {
+            let floor = floor_hour(lo);
+            if floor == lo {
+                lo
+            } else {
+                floor + TimeDelta::hours(1)
+            }
+        });
+        let h1 = range.hi.map(floor_hour);
+        let span = |lo: Option<DateTime<Utc>>, hi: Option<DateTime<Utc>>| match (lo, hi) {
+            (Some(lo), Some(hi)) if lo < hi => Some(Span {
+                lo: Some(lo),
+                hi: Some(hi),
+            }),
+            _ => None,
+        };
+        if let (Some(h0), Some(h1)) = (h0, h1)
+            && h0 >= h1
+        {
+            return HourPlan {
+                hours: None,
+                edges: [span(range.lo, range.hi), None],
+            };
+        }
+        HourPlan {
+            hours: Some(Span { lo: h0, hi: h1 }),
+            edges: [span(range.lo, h0), span(h1, range.hi)],
+        }
+    }
+}
+
+fn floor_hour(time: DateTime<Utc>) -> DateTime<Utc> {
+    const HOUR: i64 = 3_600_000_000;
+    let micros = time.timestamp_micros();
+    DateTime::from_timestamp_micros(micros - micros.rem_euclid(HOUR)).unwrap_or(time)
+}
+
+/// Sales by hour in `store` over `plan`.
+pub async fn hourly_sales(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Result<HourlySales> {
+    let never = Some(DateTime::UNIX_EPOCH);
+    let bounds = |span: Option<Span<DateTime<Utc>>>| span.map_or((never, never), |s| (s.lo, s.hi));
+    let (hours_lo, hours_hi) = bounds(plan.hours);
+    let (edge0_lo, edge0_hi) = bounds(plan.edges[0]);
+    let (edge1_lo, edge1_hi) = bounds(plan.edges[1]);
+    let data = sqlx::query_as::<_, HourSales>(
+        "with parts as (
+            select hour, orders, revenue from analytics_hourly_sales
+            where store_id = $1 and hour >= coalesce($2, '-infinity'::timestamptz)
+              and hour < coalesce($3, 'infinity'::timestamptz)
+            union all
+            select date_trunc('hour', created_at, 'UTC'), count(*), sum(total) from orders
+            where store_id = $1 and status <> 'cancelled' and deleted_at is null
+              and ((created_at >= $4 and created_at < $5) or (created_at >= $6 and created_at < $7))
+            group by 1
+         )
+         select hour, sum(orders)::bigint as orders, sum(revenue) as revenue
+         from parts group by hour order by hour",
+    )
+    .bind(store)
+    .bind(hours_lo)
+    .bind(hours_hi)
+    .bind(edge0_lo)
+    .bind(edge0_hi)
+    .bind(edge1_lo)
+    .bind(edge1_hi)
+    .fetch_all(db)
+    .await?;
+    Ok(HourlySales { data })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> Option<DateTime<Utc>> {
+        Some(text.parse().unwrap())
+    }
+
+    fn range(lo: Option<DateTime<Utc>>, hi: Option<DateTime<Utc>>) -> Resolved {
+        Resolved {
+            lo,
+            hi,
+            d0: None,
+            d1: None,
+            s0: None,
+            s1: None,
+        }
+    }
+
+    #[test]
+    fn partial_hours_are_edges_and_whole_hours_are_rollups() {
+        let plan = HourPlan::new(&range(
+            at("2026-03-01T10:30:00Z"),
+            at("2026-03-01T13:15:00Z"),
+        ));
+        assert_eq!(
+            plan.hours,
+            Some(Span {
+                lo: at("2026-03-01T11:00:00Z"),
+                hi: at("2026-03-01T13:00:00Z")
+            })
+        );
+        assert_eq!(
+            plan.edges[0],
+            Some(Span {
+                lo: at("2026-03-01T10:30:00Z"),
+                hi: at("2026-03-01T11:00:00Z")
+            })
+        );
+        assert_eq!(
+            plan.edges[1],
+            Some(Span {
+                lo: at("2026-03-01T13:00:00Z"),
+                hi: at("2026-03-01T13:15:00Z")
+            })
+        );
+    }
+
+    #[test]
+    fn a_range_inside_one_hour_reads_only_orders() {
+        let plan = HourPlan::new(&range(
+            at("2026-03-01T10:30:00Z"),
+            at("2026-03-01T10:45:00Z"),
+        ));
+        assert_eq!(plan.hours, None);
+        assert_eq!(
+            plan.edges[0],
+            Some(Span {
+                lo: at("2026-03-01T10:30:00Z"),
+                hi: at("2026-03-01T10:45:00Z")
+            })
+        );
+    }
+
+    #[test]
+    fn no_bounds_read_every_hour() {
+        let plan = HourPlan::new(&range(None, None));
+        assert_eq!(plan.hours, Some(Span { lo: None, hi: None }));
+        assert_eq!(plan.edges, [None, None]);
+    }
+}

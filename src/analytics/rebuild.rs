@@ -1,0 +1,163 @@
+//! Rebuilding the rollups from the orders: truncate, then recompute each table
+//! with one set-based statement per grain (day rows from the orders, month rows
+//! from the day rows, the all-time row from the month rows).
+//!
+//! It runs in one transaction. Truncation locks the rollup tables until it
+//! commits, so order writes that reach their rollup step wait for it and then
+//! apply their change on top of the rebuilt figures: none is lost or counted
+//! twice. Analytics reads wait meanwhile too.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::ProgressBar;
+use sqlx::PgPool;
+
+/// What a rebuild wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// Orders that count in sales figures (neither cancelled nor deleted).
+    pub sales_orders: i64,
+    /// Rows written to each rollup table, in the order rebuilt.
+    pub rows: Vec<(&'static str, u64)>,
+    pub elapsed: Duration,
+}
+
+/// The statements, each with the table it fills.
+const STEPS: &[(&str, &str)] = &[
+    (
+        "analytics_product_sales",
+        "insert into analytics_product_sales
+            (store_id, grain, period, product_id, quantity, revenue, orders, lines,
+             lines_without_cost, costed_revenue, cost)
+         select o.store_id, 'day', (o.created_at at time zone s.timezone)::date, i.product_id,
+                sum(i.quantity), sum(i.line_total), count(distinct o.id), count(*),
+                count(*) filter (where i.unit_cost is null),
+                coalesce(sum(i.line_total) filter (where i.unit_cost is not null), 0),
+                coalesce(sum(i.unit_cost * i.quantity), 0)
+         from orders o join stores s on s.id = o.store_id join order_items i on i.order_id = o.id
+         where o.status <> 'cancelled' and o.deleted_at is null
+         group by 1, 2, 3, 4",
+    ),
+    (
+        "analytics_product_sales",
+        "insert into analytics_product_sales
+            (store_id, grain, period, product_id, quantity, revenue, orders, lines,
+             lines_without_cost, costed_revenue, cost)
+         select store_id, g.grain, g.period, product_id, sum(quantity), sum(revenue), sum(orders),
+                sum(lines), sum(lines_without_cost), sum(costed_revenue), sum(cost)
+         from analytics_product_sales,
+              lateral (values ('month', date_trunc('month', period::timestamp)::date),
+                              ('all', '-infinity'::date)) as g(grain, period)
+         where analytics_product_sales.grain = 'day'
+         group by 1, 2, 3, 4",
+    ),
+    (
+        "analytics_category_sales",
+        "insert into analytics_category_sales
+            (store_id, grain, period, category, shard, revenue, quantity, orders)
+         select o.store_id, 'day', (o.created_at at time zone s.timezone)::date, i.category,
+                analytics_shard(o.id), sum(i.line_total), sum(i.quantity), count(distinct o.id)
+         from orders o join stores s on s.id = o.store_id join order_items i on i.order_id = o.id
+         where o.status <> 'cancelled' and o.deleted_at is null
+         group by 1, 2, 3, 4, 5",
+    ),
+    (
+        "analytics_category_sales",
+        "insert into analytics_category_sales
+            (store_id, grain, period, category, shard, revenue, quantity, orders)
+         select store_id, g.grain, g.period, category, shard, sum(revenue), sum(quantity), sum(orders)
+         from analytics_category_sales,
+              lateral (values ('month', date_trunc('month', period::timestamp)::date),
+                              ('all', '-infinity'::date)) as g(grain, period)
+         where analytics_category_sales.grain = 'day'
+         group by 1, 2, 3, 4, 5",
+    ),
+    (
+        "analytics_customer_sales",
+        "insert into analytics_customer_sales
+            (store_id, customer_id, day, orders, revenue, first_at, last_at)
+         select o.store_id, o.customer_id, (o.created_at at time zone s.timezone)::date,
+                count(*), sum(o.total), min(o.created_at), max(o.created_at)
+         from orders o join stores s on s.id = o.store_id
+         where o.status <> 'cancelled' and o.deleted_at is null and o.customer_id is not null
+         group by 1, 2, 3",
+    ),
+    (
+        "analytics_hourly_sales",
+        "insert into analytics_hourly_sales (store_id, hour, shard, orders, revenue)
+         select store_id, date_trunc('hour', created_at, 'UTC'), analytics_shard(id),
+                count(*), sum(total)
+         from orders
+         where status <> 'cancelled' and deleted_at is null
+         group by 1, 2, 3",
+    ),
+    (
+        "analytics_status_counts",
+        "insert into analytics_status_counts
+            (store_id, grain, period, status, shard, orders, revenue, processing_seconds)
+         select o.store_id, 'day', (o.created_at at time zone s.timezone)::date, o.status,
+                analytics_shard(o.id), count(*), sum(o.total),
+                coalesce(sum(extract(epoch from o.completed_at - o.created_at))
+                         filter (where o.status = 'completed'), 0)
+         from orders o join stores s on s.id = o.store_id
+         where o.deleted_at is null
+         group by 1, 2, 3, 4, 5",
+    ),
+    (
+        "analytics_status_counts",
+        "insert into analytics_status_counts
+            (store_id, grain, period, status, shard, orders, revenue, processing_seconds)
+         select store_id, g.grain, g.period, status, shard, sum(orders), sum(revenue),
+                sum(processing_seconds)
+         from analytics_status_counts,
+              lateral (values ('month', date_trunc('month', period::timestamp)::date),
+                              ('all', '-infinity'::date)) as g(grain, period)
+         where analytics_status_counts.grain = 'day'
+         group by 1, 2, 3, 4, 5",
+    ),
+];
+
+/// Replaces every rollup with a recomputation from the order rows. `progress`
+/// advances by one per statement (its length is set here).
+pub async fn rebuild(pool: &PgPool, progress: &ProgressBar) -> anyhow::Result<RebuildReport> {
+    let started = Instant::now();
+    progress.set_length(STEPS.len() as u64 + 1);
+    let mut tx = pool.begin().await.context("starting the rebuild")?;
+    // Large hash aggregates; the setting ends with the transaction.
+    sqlx::query("set local work_mem = '256MB'")
+        .execute(&mut *tx)
+        .await?;
+    progress.set_message("truncating");
+    sqlx::query(
+        "truncate analytics_product_sales, analytics_category_sales, analytics_customer_sales,
+                  analytics_hourly_sales, analytics_status_counts",
+    )
+    .execute(&mut *tx)
+    .await
+    .context("truncating the rollups")?;
+    progress.inc(1);
+    let mut report = RebuildReport::default();
+    for (table, statement) in STEPS {
+        progress.set_message(*table);
+        let written = sqlx::query(*statement)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("rebuilding {table}"))?
+            .rows_affected();
+        match report.rows.last_mut() {
+            Some((last, rows)) if last == table => *rows += written,
+            _ => report.rows.push((table, written)),
+        }
+        progress.inc(1);
+    }
+    report.sales_orders = sqlx::query_scalar(
+        "select count(*) from orders where status <> 'cancelled' and deleted_at is null",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await.context("committing the rebuild")?;
+    report.elapsed = started.elapsed();
+    progress.finish_with_message("rollups rebuilt");
+    Ok(report)
+}

@@ -1,0 +1,203 @@
+//! Product and category figures: top products, one product's sales, and sales
+//! by category, each read from the rollups plus the partial edge days.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::plan::Plan;
+use crate::domain::Money;
+
+/// What `products/top` ranks by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RankBy {
+    /// Units sold.
+    #[default]
+    Quantity,
+    /// Sum of line totals.
+    Revenue,
+    /// Revenue minus cost over the lines whose snapshot has a cost.
+    Profit,
+}
+
+/// One product's figures in a top-N list.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct TopProduct {
+    pub product_id: Uuid,
+    /// The product's SKU as the catalog has it now.
+    pub sku: String,
+    /// The product's name as the catalog has it now.
+    pub name: String,
+    pub quantity: i64,
+    pub revenue: Money,
+    /// Revenue minus cost over the lines sold with a cost snapshot; `null` when
+    /// none of the product's lines in the range has one.
+    pub profit: Option<Money>,
+    /// Orders containing the product.
+    pub orders: i64,
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub all_lines_without_cost: i64,
+}
+
+/// `products/top`: the ranked products and the lines left out of profit.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TopProducts {
+    pub data: Vec<TopProduct>,
+    /// Lines in the range (of any product, not only those listed) whose
+    /// snapshot has no cost: their revenue counts, their profit is unknown.
+    pub lines_without_cost: i64,
+}
+
+/// One product's sales over a range.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProductSales {
+    pub product_id: Uuid,
+    pub quantity: i64,
+    pub revenue: Money,
+    pub orders: i64,
+}
+
+/// One category's sales over a range.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct CategorySales {
+    pub category: String,
+    pub revenue: Money,
+    /// Orders with at least one line in the category.
+    pub orders: i64,
+    pub quantity: i64,
+}
+
+/// Sales by category.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CategoryList {
+    /// Highest revenue first; categories without sales in the range are absent.
+    pub data: Vec<CategorySales>,
+}
+
+/// Per-product totals over a plan (`$14` the product, for one product only).
+macro_rules! product_totals {
+    ($rollup_filter:literal, $order_filter:literal) => {
+        concat!(
+            "with parts as (
+                select product_id, quantity, revenue, orders, lines, lines_without_cost,
+                       costed_revenue, cost
+                from analytics_product_sales where store_id = $1",
+            $rollup_filter,
+            " and ",
+            periods!(),
+            " union all
+                select i.product_id, sum(i.quantity), sum(i.line_total), count(distinct o.id), count(*),
+                       count(*) filter (where i.unit_cost is null),
+                       coalesce(sum(i.line_total) filter (where i.unit_cost is not null), 0),
+                       coalesce(sum(i.unit_cost * i.quantity), 0)
+                from orders o join order_items i on i.order_id = o.id
+                where o.store_id = $1 and o.status <> 'cancelled' and o.deleted_at is null",
+            $order_filter,
+            " and ",
+            edges!("o.created_at"),
+            " group by i.product_id
+             ), totals as (
+                select product_id, sum(quantity)::bigint as quantity, sum(revenue) as revenue,
+                       sum(orders)::bigint as orders, sum(lines_without_cost)::bigint as lines_without_cost,
+                       case when sum(lines) > sum(lines_without_cost)
+                            then sum(costed_revenue) - sum(cost) end as profit
+                from parts group by product_id
+             ) "
+        )
+    };
+}
+
+/// The top-N query, ranked by `$column`.
+macro_rules! top_products {
+    ($column:literal) => {
+        concat!(
+            product_totals!("", ""),
+            "select t.product_id, p.sku, p.name, t.quantity, t.revenue, t.profit, t.orders,
+                    (sum(t.lines_without_cost) over ())::bigint as all_lines_without_cost
+             from totals t join products p on p.id = t.product_id
+             order by ",
+            $column,
+            " desc nulls last, t.product_id
+             limit $14"
+        )
+    };
+}
+
+/// The `limit` best-selling products of `store` over `plan`.
+pub async fn top_products(
+    db: &PgPool,
+    store: &str,
+    plan: &Plan,
+    by: RankBy,
+    limit: i64,
+) -> sqlx::Result<TopProducts> {
+    let sql = match by {
+        RankBy::Quantity => top_products!("t.quantity"),
+        RankBy::Revenue => top_products!("t.revenue"),
+        RankBy::Profit => top_products!("t.profit"),
+    };
+    let query = sqlx::query_as::<_, TopProduct>(sql).bind(store);
+    let data = plan.bind(query).bind(limit).fetch_all(db).await?;
+    let lines_without_cost = data.first().map_or(0, |row| row.all_lines_without_cost);
+    Ok(TopProducts {
+        data,
+        lines_without_cost,
+    })
+}
+
+/// One product's sales in `store` over `plan` (zeros when it sold nothing).
+pub async fn product_sales(
+    db: &PgPool,
+    store: &str,
+    plan: &Plan,
+    product_id: Uuid,
+) -> sqlx::Result<ProductSales> {
+    let query = sqlx::query_as::<_, (i64, Decimal, i64)>(concat!(
+        product_totals!(" and product_id = $14", " and i.product_id = $14"),
+        "select coalesce(sum(quantity), 0)::bigint, coalesce(sum(revenue), 0),
+                coalesce(sum(orders), 0)::bigint
+         from totals"
+    ))
+    .bind(store);
+    let (quantity, revenue, orders) = plan.bind(query).bind(product_id).fetch_one(db).await?;
+    Ok(ProductSales {
+        product_id,
+        quantity,
+        revenue: revenue.into(),
+        orders,
+    })
+}
+
+/// Sales by category in `store` over `plan`; only `category` when given.
+pub async fn category_sales(
+    db: &PgPool,
+    store: &str,
+    plan: &Plan,
+    category: Option<&str>,
+) -> sqlx::Result<Vec<CategorySales>> {
+    let query = sqlx::query_as::<_, CategorySales>(concat!(
+        "with parts as (
+            select category, revenue, quantity, orders from analytics_category_sales
+            where store_id = $1 and ($14::text is null or category = $14) and ",
+        periods!(),
+        " union all
+            select category, sum(revenue), sum(quantity), count(*) from (
+                select i.category, sum(i.line_total) as revenue, sum(i.quantity) as quantity
+                from orders o join order_items i on i.order_id = o.id
+                where o.store_id = $1 and o.status <> 'cancelled' and o.deleted_at is null
+                  and ($14::text is null or i.category = $14) and ",
+        edges!("o.created_at"),
+        "       group by o.id, i.category
+            ) per_order group by category
+         )
+         select category, sum(revenue) as revenue, sum(orders)::bigint as orders,
+                sum(quantity)::bigint as quantity
+         from parts group by category
+         order by revenue desc, category"
+    ))
+    .bind(store);
+    plan.bind(query).bind(category).fetch_all(db).await
+}

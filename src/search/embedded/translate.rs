@@ -1,0 +1,269 @@
+//! Translates the parsed staff query into a tantivy query.
+//!
+//! A free-text word matches the folded `text` field exactly, as a prefix, or
+//! within the typo distance, or an identifier the way staff type it (number
+//! prefix, phone digits, SKU without separators, whole email). Qualifiers become
+//! exact filters that do not affect the score.
+
+use std::ops::Bound;
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+
+use super::schema::{Fields, key};
+use crate::search::engine::SearchRequest;
+use crate::search::highlight::typo_distance;
+use crate::search::normalize;
+use crate::search::query::{ClauseKind, KeywordField, Range};
+
+/// The whole query: the caller's clauses plus store scope and deleted filter.
+pub fn translate(
+    request: &SearchRequest,
+    fields: &Fields,
+    analyzer: &mut TextAnalyzer,
+) -> Box<dyn Query> {
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    if let Some(store) = &request.store {
+        clauses.push((Occur::Must, filter(term(fields.store, store))));
+    }
+    if !request.include_deleted {
+        clauses.push((
+            Occur::Must,
+            filter(Box::new(TermQuery::new(
+                Term::from_field_u64(fields.deleted, 0),
+                IndexRecordOption::Basic,
+            ))),
+        ));
+    }
+    if let Some(after) = request.after_number {
+        let above = Term::from_field_u64(fields.number, after);
+        clauses.push((
+            Occur::Must,
+            filter(Box::new(RangeQuery::new(
+                Bound::Excluded(above),
+                Bound::Unbounded,
+            ))),
+        ));
+    }
+    for clause in &request.query.clauses {
+        let query = clause_query(&clause.kind, fields, analyzer);
+        let occur = if clause.negated {
+            Occur::MustNot
+        } else {
+            Occur::Must
+        };
+        clauses.push((occur, query));
+    }
+    if !clauses.iter().any(|(occur, _)| *occur == Occur::Must) {
+        clauses.push((Occur::Must, Box::new(AllQuery)));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
+}
+
+fn filter(query: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(query, 0.0))
+}
+
+fn any_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        queries
+            .into_iter()
+            .map(|query| (Occur::Should, query))
+            .collect(),
+    ))
+}
+
+fn all_of(queries: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    Box::new(BooleanQuery::new(
+        queries
+            .into_iter()
+            .map(|query| (Occur::Must, query))
+            .collect(),
+    ))
+}
+
+fn boosted(query: Box<dyn Query>, boost: f32) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(query, boost))
+}
+
+/// The folded tokens of a text, as the `text` field indexed them.
+pub fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut tokens = Vec::new();
+    while stream.advance() {
+        tokens.push(stream.token().text.clone());
+    }
+    tokens
+}
+
+fn clause_query(kind: &ClauseKind, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<dyn Query> {
+    match kind {
+        ClauseKind::Text(word) => word_query(word, fields, analyzer),
+        ClauseKind::Phrase(phrase) => {
+            let terms: Vec<Term> = analyze(analyzer, phrase)
+                .iter()
+                .map(|token| Term::from_field_text(fields.text, token))
+                .collect();
+            match terms.len() {
+                0 => Box::new(AllQuery),
+                1 => Box::new(TermQuery::new(
+                    terms[0].clone(),
+                    IndexRecordOption::WithFreqs,
+                )),
+                _ => Box::new(PhraseQuery::new(terms)),
+            }
+        }
+        ClauseKind::Keyword(field, values) => filter(any_of(
+            values
+                .iter()
+                .map(|value| keyword_query(*field, value, fields))
+                .collect(),
+        )),
+        ClauseKind::Number(number) => filter(Box::new(TermQuery::new(
+            Term::from_field_u64(fields.number, *number),
+            IndexRecordOption::Basic,
+        ))),
+        ClauseKind::Total(range) => filter(range_query(fields.total_cents, &cents_range(range))),
+        ClauseKind::Created(range) => {
+            let micros = Range {
+                lower: map_bound(&range.lower, |time| time.timestamp_micros()),
+                upper: map_bound(&range.upper, |time| time.timestamp_micros()),
+            };
+            filter(range_query(fields.created, &micros))
+        }
+    }
+}
+
+/// One free-text word: text tokens (exact, prefix, typo) or an identifier.
+fn word_query(word: &str, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<dyn Query> {
+    if word.contains('@') {
+        // An email, whole or being typed: the address itself, not its words.
+        let email = Term::from_field_text(fields.email, &word.to_lowercase());
+        return any_of(vec![
+            boosted(
+                Box::new(TermQuery::new(email.clone(), IndexRecordOption::Basic)),
+                4.0,
+            ),
+            Box::new(FuzzyTermQuery::new_prefix(email, 0, true)),
+        ]);
+    }
+    let tokens = analyze(analyzer, word);
+    let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
+    if !tokens.is_empty() {
+        let token_queries = tokens
+            .iter()
+            .map(|token| token_query(token, fields))
+            .collect();
+        alternatives.push(all_of(token_queries));
+    }
+    let digits = normalize::phone_digits(word);
+    if word.chars().all(|c| c.is_ascii_digit()) {
+        alternatives.push(boosted(term(fields.number_prefix, word), 4.0));
+    }
+    if normalize::looks_like_phone(word) && digits.len() >= 4 {
+        alternatives.push(boosted(term(fields.phone_suffix, &digits), 3.0));
+    }
+    let sku = normalize::sku(word);
+    if sku.len() >= 2 {
+        alternatives.push(boosted(term(fields.sku, &sku), 3.0));
+        let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(fields.sku, &sku), 0, true);
+        alternatives.push(Box::new(prefix));
+    }
+    any_of(alternatives)
+}
+
+fn token_query(token: &str, fields: &Fields) -> Box<dyn Query> {
+    let text_term = Term::from_field_text(fields.text, token);
+    let mut options: Vec<Box<dyn Query>> = vec![
+        boosted(
+            Box::new(TermQuery::new(
+                text_term.clone(),
+                IndexRecordOption::WithFreqs,
+            )),
+            3.0,
+        ),
+        boosted(
+            Box::new(FuzzyTermQuery::new_prefix(text_term.clone(), 0, true)),
+            1.5,
+        ),
+    ];
+    let distance = typo_distance(token);
+    if distance > 0 {
+        options.push(Box::new(FuzzyTermQuery::new(text_term, distance, true)));
+    }
+    any_of(options)
+}
+
+fn keyword_query(field: KeywordField, value: &str, fields: &Fields) -> Box<dyn Query> {
+    match field {
+        KeywordField::Status => term(fields.status, &value.to_lowercase()),
+        KeywordField::Email if value.contains('@') => term(fields.email, &value.to_lowercase()),
+        KeywordField::Email => term(fields.email_part, &value.to_lowercase()),
+        KeywordField::Sku => term(fields.sku, &normalize::sku(value)),
+        KeywordField::Category => term(fields.category_key, &key(value)),
+        KeywordField::Country => term(fields.country, &value.to_uppercase()),
+        KeywordField::City => term(fields.city_key, &key(value)),
+        KeywordField::Tag => term(fields.tag, &key(value)),
+        KeywordField::Store => term(fields.store, value),
+        KeywordField::Customer => term(fields.customer_id, value),
+    }
+}
+
+fn map_bound<T, U>(bound: &Bound<T>, f: impl Fn(&T) -> U) -> Bound<U> {
+    match bound {
+        Bound::Included(value) => Bound::Included(f(value)),
+        Bound::Excluded(value) => Bound::Excluded(f(value)),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// A decimal range as whole cents, rounding inward so no total outside it matches.
+pub fn cents_range(range: &Range<Decimal>) -> Range<i64> {
+    let hundred = Decimal::from(100);
+    let to_i64 = |value: Decimal| {
+        value.to_i64().unwrap_or(if value.is_sign_negative() {
+            i64::MIN
+        } else {
+            i64::MAX
+        })
+    };
+    let lower = match &range.lower {
+        Bound::Included(value) => Bound::Included(to_i64((value * hundred).ceil())),
+        Bound::Excluded(value) if (value * hundred).fract().is_zero() => {
+            Bound::Excluded(to_i64(value * hundred))
+        }
+        Bound::Excluded(value) => Bound::Included(to_i64((value * hundred).ceil())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let upper = match &range.upper {
+        Bound::Included(value) => Bound::Included(to_i64((value * hundred).floor())),
+        Bound::Excluded(value) if (value * hundred).fract().is_zero() => {
+            Bound::Excluded(to_i64(value * hundred))
+        }
+        Bound::Excluded(value) => Bound::Included(to_i64((value * hundred).floor())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    Range { lower, upper }
+}
+
+fn range_query(field: Field, range: &Range<i64>) -> Box<dyn Query> {
+    let to_term = |value: &i64| Term::from_field_i64(field, *value);
+    Box::new(RangeQuery::new(
+        map_bound(&range.lower, to_term),
+        map_bound(&range.upper, to_term),
+    ))
+}

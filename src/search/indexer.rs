@@ -1,0 +1,225 @@
+//! The outbox indexer (invariants 2 and 3).
+//!
+//! One indexer per deployment holds a PostgreSQL advisory lock; others wait and
+//! take over when its session ends. It reads flagged orders (`indexed_stamp <
+//! change_stamp`) in large batches, in one snapshot with their stamps, writes
+//! them to the engine, waits for the engine's confirmation, and only then records
+//! the stamp it delivered. An order changed meanwhile has a newer stamp and stays
+//! flagged. A batch the engine refuses is split to find the documents at fault,
+//! which are recorded and retried with backoff; the rest go through.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::document::{self, OrderDocument};
+use super::engine::{EngineError, SearchEngine};
+
+/// The advisory lock key of "the indexer".
+pub const INDEXER_LOCK: i64 = 0x6f72_6465_7273;
+/// Orders per batch.
+pub const BATCH_SIZE: i64 = 1000;
+/// How often an idle indexer looks for new changes.
+const IDLE_POLL: Duration = Duration::from_millis(20);
+/// How often a standby replica tries to become the indexer.
+const STANDBY_POLL: Duration = Duration::from_millis(500);
+/// Longest wait between retries when the engine is down.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Runs the indexer until `shutdown` turns true.
+pub async fn run(pool: PgPool, engine: SearchEngine, mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow() {
+        match lead(&pool, &engine, &mut shutdown).await {
+            Ok(()) => {}
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "indexer stopped leading; retrying"
+            ),
+        }
+        wait(&mut shutdown, STANDBY_POLL).await;
+    }
+}
+
+/// Sleeps for `duration` or until shutdown.
+async fn wait(shutdown: &mut watch::Receiver<bool>, duration: Duration) {
+    let _ = tokio::time::timeout(duration, shutdown.changed()).await;
+}
+
+/// Takes the lock (or returns) and delivers batches while holding it.
+async fn lead(
+    pool: &PgPool,
+    engine: &SearchEngine,
+    shutdown: &mut watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    // A connection of its own: the session lock lives exactly as long as it.
+    let mut lock = pool.acquire().await?.detach();
+    let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+        .bind(INDEXER_LOCK)
+        .fetch_one(&mut lock)
+        .await?;
+    if !leader {
+        return Ok(());
+    }
+    tracing::info!(
+        backend = engine.backend(),
+        "this process is the search indexer"
+    );
+    let mut backoff = IDLE_POLL;
+    while !*shutdown.borrow() {
+        match deliver_batch(pool, engine, BATCH_SIZE).await {
+            Ok(0) => {
+                lock.ping().await?;
+                wait(shutdown, IDLE_POLL).await;
+            }
+            Ok(_) => backoff = IDLE_POLL,
+            Err(error) => {
+                metrics::counter!("search_indexer_failures_total").increment(1);
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "indexing batch failed; backing off"
+                );
+                wait(shutdown, backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                lock.ping().await?;
+            }
+        }
+    }
+    let _ = lock.close().await;
+    Ok(())
+}
+
+/// A batch as read: documents with the generation they were read under.
+struct Batch {
+    generation: i64,
+    documents: Vec<OrderDocument>,
+}
+
+async fn read_batch(pool: &PgPool, limit: i64) -> sqlx::Result<Batch> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("set transaction isolation level repeatable read, read only")
+        .execute(&mut *tx)
+        .await?;
+    let generation: i64 = sqlx::query_scalar("select generation from search_state")
+        .fetch_one(&mut *tx)
+        .await?;
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "select o.id from orders o
+         where o.indexed_stamp < o.change_stamp
+           and not exists (select 1 from search_failures f where f.order_id = o.id and f.next_attempt_at > now())
+         order by o.change_stamp limit $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    let documents = document::load(&mut tx, &ids).await?;
+    tx.commit().await?;
+    Ok(Batch {
+        generation,
+        documents,
+    })
+}
+
+/// Delivers one batch; returns how many orders were read (0 when idle).
+pub async fn deliver_batch(
+    pool: &PgPool,
+    engine: &SearchEngine,
+    limit: i64,
+) -> anyhow::Result<usize> {
+    let batch = read_batch(pool, limit).await?;
+    let read = batch.documents.len();
+    if read == 0 {
+        return Ok(0);
+    }
+    let started = std::time::Instant::now();
+    let (delivered, refused) = deliver(engine, batch.documents).await?;
+    let mut conn = pool.acquire().await?;
+    acknowledge(&mut conn, batch.generation, &delivered).await?;
+    record_failures(&mut conn, &refused).await?;
+    metrics::counter!("search_indexer_batches_total").increment(1);
+    metrics::counter!("search_indexer_documents_total").increment(delivered.len() as u64);
+    metrics::histogram!("search_indexer_batch_duration_seconds")
+        .record(started.elapsed().as_secs_f64());
+    Ok(read)
+}
+
+/// Writes documents; a refused batch is split until the refused documents are
+/// alone. An unreachable engine fails the whole call so nothing is recorded.
+async fn deliver(
+    engine: &SearchEngine,
+    documents: Vec<OrderDocument>,
+) -> Result<(Vec<(Uuid, i64)>, Vec<(Uuid, String)>), EngineError> {
+    let mut delivered = Vec::with_capacity(documents.len());
+    let mut refused = Vec::new();
+    let mut pending = vec![documents];
+    while let Some(group) = pending.pop() {
+        let stamps: Vec<(Uuid, i64)> = group.iter().map(|doc| (doc.id, doc.change_stamp)).collect();
+        match engine.upsert(group.clone()).await {
+            Ok(()) => delivered.extend(stamps),
+            Err(EngineError::Rejected(error)) if group.len() == 1 => {
+                refused.push((group[0].id, format!("{error:#}")));
+            }
+            Err(EngineError::Rejected(_)) => {
+                let mut group = group;
+                let half = group.split_off(group.len() / 2);
+                pending.push(group);
+                pending.push(half);
+            }
+            Err(unavailable) => return Err(unavailable),
+        }
+    }
+    Ok((delivered, refused))
+}
+
+/// Records the stamps delivered, unless a rebuilt index was swapped in since the
+/// batch was read (then the orders stay flagged for the new index).
+async fn acknowledge(
+    conn: &mut PgConnection,
+    generation: i64,
+    delivered: &[(Uuid, i64)],
+) -> sqlx::Result<()> {
+    let ids: Vec<Uuid> = delivered.iter().map(|(id, _)| *id).collect();
+    let stamps: Vec<i64> = delivered.iter().map(|(_, stamp)| *stamp).collect();
+    let mut tx = conn.begin().await?;
+    sqlx::query(
+        "update orders o set indexed_stamp = greatest(o.indexed_stamp, d.stamp)
+         from unnest($1::uuid[], $2::bigint[]) as d(id, stamp)
+         where o.id = d.id and (select generation from search_state) = $3",
+    )
+    .bind(&ids)
+    .bind(&stamps)
+    .bind(generation)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("delete from search_failures where order_id = any($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("update search_state set last_indexed_at = $1")
+        .bind(Utc::now())
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Notes refused documents; each waits 2^attempts seconds (at most an hour).
+async fn record_failures(conn: &mut PgConnection, refused: &[(Uuid, String)]) -> sqlx::Result<()> {
+    for (id, error) in refused {
+        metrics::counter!("search_indexer_refused_documents_total").increment(1);
+        sqlx::query(
+            "insert into search_failures (order_id, attempts, last_error, next_attempt_at)
+             values ($1, 1, $2, now() + interval '2 seconds')
+             on conflict (order_id) do update set
+                attempts = search_failures.attempts + 1, last_error = excluded.last_error,
+                next_attempt_at = now() + least(power(2, search_failures.attempts + 1), 3600) * interval '1 second',
+                updated_at = now()",
+        )
+        .bind(id)
+        .bind(error)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

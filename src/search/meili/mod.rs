@@ -1,0 +1,370 @@
+//! The Meilisearch engine, through meilisearch-sdk.
+//!
+//! Every write is one Meilisearch task, awaited until it has succeeded, so what
+//! the indexer acknowledges is searchable (invariant 2). Settings are applied at
+//! connect, before any document. A rebuild fills `<uid>_rebuild` while `<uid>`
+//! serves, then swaps the two atomically and drops the old one.
+//!
+//! Differences from the embedded engine, all from what Meilisearch offers:
+//! only the last word of `q` is matched as a prefix (the embedded engine
+//! matches every word as a prefix); at most ten words of `q` are used; a
+//! negated word excludes only exact matches, not its typo or prefix matches;
+//! a category facet merges values differing only in case; and facets count at
+//! most [`settings::MAX_VALUES_PER_FACET`] values each.
+
+pub mod document;
+pub mod settings;
+pub mod tasks;
+pub mod translate;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow};
+use meilisearch_sdk::client::{Client, SwapIndexes};
+use meilisearch_sdk::documents::DocumentsQuery;
+use meilisearch_sdk::errors::{Error, ErrorCode};
+use meilisearch_sdk::indexes::Index;
+use meilisearch_sdk::request::{HttpClient, Method};
+use meilisearch_sdk::reqwest::ReqwestClient;
+use meilisearch_sdk::search::{MatchingStrategies, SearchResults, Selectors};
+use serde::Deserialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use self::document::{MeiliDocument, ORDER_FIELDS};
+use self::settings::ServerVersion;
+use self::tasks::{TaskOutcome, call};
+use super::document::OrderDocument;
+use super::engine::{EngineError, EngineHit, EngineResults, SearchRequest};
+use super::highlight;
+
+/// How long a settings or index task may take (a settings change on a large
+/// index re-indexes it).
+const SETTINGS_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a batch of documents may take to be indexed.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long `/readyz` waits for the health endpoint.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Documents read per page when listing change stamps.
+const STAMP_PAGE: usize = 5000;
+
+/// The Meilisearch engine.
+pub struct MeiliEngine {
+    client: Client,
+    /// The same transport, for the calls made as raw JSON (tasks, stats).
+    http: ReqwestClient,
+    host: String,
+    index_uid: String,
+    version: ServerVersion,
+    /// The index being rebuilt, while a rebuild is in progress.
+    rebuilding: Mutex<Option<String>>,
+}
+
+#[derive(Deserialize)]
+struct Stamp {
+    id: Uuid,
+    change_stamp: i64,
+}
+
+impl MeiliEngine {
+    /// Connects to the server at `url` and prepares index `index_uid` (created
+    /// with primary key `id` if missing, settings applied and confirmed).
+    pub async fn connect(
+        url: &str,
+        api_key: Option<&str>,
+        index_uid: &str,
+    ) -> anyhow::Result<Self> {
+        let host = url.trim_end_matches('/').to_string();
+        let client =
+            Client::new(host.clone(), api_key).context("creating the Meilisearch client")?;
+        let http = ReqwestClient::new(api_key).context("creating the Meilisearch client")?;
+        let version = call("asking Meilisearch its version", client.get_version())
+            .await
+            .map_err(|error| anyhow!("Meilisearch at {host} is not usable: {error}"))?;
+        let version = ServerVersion::parse(&version.pkg_version).with_context(|| {
+            format!("unrecognized Meilisearch version {:?}", version.pkg_version)
+        })?;
+        let engine = Self {
+            client,
+            http,
+            host,
+            index_uid: index_uid.to_string(),
+            version,
+            rebuilding: Mutex::new(None),
+        };
+        engine
+            .prepare_index(index_uid)
+            .await
+            .with_context(|| format!("preparing Meilisearch index `{index_uid}`"))?;
+        tracing::info!(index = index_uid, version = ?version, "Meilisearch index ready");
+        Ok(engine)
+    }
+
+    fn index(&self, uid: &str) -> Index {
+        self.client.index(uid)
+    }
+
+    async fn wait(&self, task: u32, timeout: Duration, what: &str) -> Result<(), EngineError> {
+        tasks::wait(&self.http, &self.host, task, timeout, what).await
+    }
+
+    /// Creates the index with primary key `id` unless it exists, then applies
+    /// the settings; both confirmed before returning.
+    async fn prepare_index(&self, uid: &str) -> Result<(), EngineError> {
+        let existing = tokio::time::timeout(tasks::REQUEST_TIMEOUT, self.client.get_index(uid))
+            .await
+            .map_err(|_| {
+                EngineError::Unavailable(anyhow!("reading the index: Meilisearch did not answer"))
+            })?;
+        match existing {
+            Ok(index) => {
+                if let Some(key) = index.primary_key.as_deref().filter(|key| *key != "id") {
+                    return Err(EngineError::Rejected(anyhow!(
+                        "index `{uid}` has primary key `{key}`, not `id`; delete it or use another index"
+                    )));
+                }
+            }
+            Err(Error::Meilisearch(error)) if error.error_code == ErrorCode::IndexNotFound => {
+                let task = call(
+                    "creating the index",
+                    self.client.create_index(uid, Some("id")),
+                )
+                .await?;
+                self.wait(task.task_uid, SETTINGS_TIMEOUT, "creating the index")
+                    .await?;
+            }
+            Err(error) => return Err(tasks::classify("reading the index", error)),
+        }
+        let settings = settings::settings(self.version);
+        let task = call(
+            "updating the index settings",
+            self.index(uid).set_settings(&settings),
+        )
+        .await?;
+        self.wait(
+            task.task_uid,
+            SETTINGS_TIMEOUT,
+            "updating the index settings",
+        )
+        .await
+    }
+
+    /// Replaces documents in `uid` as one task and waits for it.
+    async fn write(&self, uid: &str, documents: &[OrderDocument]) -> Result<(), EngineError> {
+        if documents.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<MeiliDocument<'_>> = documents.iter().map(MeiliDocument::new).collect();
+        let task = call(
+            "sending documents",
+            self.index(uid).add_or_replace(&rows, Some("id")),
+        )
+        .await?;
+        self.wait(task.task_uid, WRITE_TIMEOUT, "indexing documents")
+            .await
+    }
+
+    pub async fn upsert(&self, documents: Vec<OrderDocument>) -> Result<(), EngineError> {
+        self.write(&self.index_uid, &documents).await
+    }
+
+    pub async fn delete(&self, ids: Vec<Uuid>) -> Result<(), EngineError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let task = call(
+            "deleting documents",
+            self.index(&self.index_uid).delete_documents(&ids),
+        )
+        .await?;
+        self.wait(task.task_uid, WRITE_TIMEOUT, "deleting documents")
+            .await
+    }
+
+    pub async fn search(&self, request: &SearchRequest) -> Result<EngineResults, EngineError> {
+        let mut facets: BTreeMap<String, BTreeMap<String, u64>> = request
+            .facets
+            .iter()
+            .map(|facet| (facet.name().to_string(), BTreeMap::new()))
+            .collect();
+        let Some(plan) = translate::plan(request) else {
+            return Ok(EngineResults {
+                hits: Vec::new(),
+                total: 0,
+                facets,
+            });
+        };
+        let index = self.index(&self.index_uid);
+        let sort: Vec<&str> = plan.sort.iter().map(String::as_str).collect();
+        let mut query = index.search();
+        query
+            .with_matching_strategy(MatchingStrategies::ALL)
+            .with_attributes_to_retrieve(Selectors::Some(&ORDER_FIELDS))
+            .with_page(plan.window.page)
+            .with_hits_per_page(plan.window.hits_per_page);
+        if let Some(q) = &plan.q {
+            query.with_query(q);
+        }
+        if let Some(filter) = &plan.filter {
+            query.with_filter(filter);
+        }
+        if !sort.is_empty() {
+            query.with_sort(&sort);
+        }
+        if !plan.facets.is_empty() {
+            query.with_facets(Selectors::Some(&plan.facets));
+        }
+        let results: SearchResults<OrderDocument> = call("searching", query.execute()).await?;
+        for (name, values) in results.facet_distribution.unwrap_or_default() {
+            if let Some(counts) = facets.get_mut(&name) {
+                counts.extend(
+                    values
+                        .into_iter()
+                        .map(|(value, count)| (value, count as u64)),
+                );
+            }
+        }
+        let words = highlight::query_words(&request.query);
+        let hits = results
+            .hits
+            .into_iter()
+            .skip(plan.window.skip)
+            .take(plan.window.limit)
+            .map(|hit| EngineHit {
+                highlights: highlight::highlight(&hit.result, &words),
+                document: hit.result,
+            })
+            .collect();
+        Ok(EngineResults {
+            hits,
+            total: results
+                .total_hits
+                .or(results.estimated_total_hits)
+                .unwrap_or_default() as u64,
+            facets,
+        })
+    }
+
+    pub async fn indexed_stamps(&self) -> Result<Vec<(Uuid, i64)>, EngineError> {
+        let index = self.index(&self.index_uid);
+        let mut stamps = Vec::new();
+        loop {
+            let mut query = DocumentsQuery::new(&index);
+            query
+                .with_fields(["id", "change_stamp"])
+                .with_limit(STAMP_PAGE)
+                .with_offset(stamps.len());
+            let page = call("listing indexed documents", query.execute::<Stamp>()).await?;
+            let read = page.results.len();
+            stamps.extend(
+                page.results
+                    .into_iter()
+                    .map(|stamp| (stamp.id, stamp.change_stamp)),
+            );
+            if read < STAMP_PAGE || stamps.len() >= page.total as usize {
+                return Ok(stamps);
+            }
+        }
+    }
+
+    pub async fn document_count(&self) -> Result<u64, EngineError> {
+        // Raw JSON: the SDK's `IndexStats` requires fields older servers lack.
+        let url = format!("{}/indexes/{}/stats", self.host, self.index_uid);
+        let stats: Value = call(
+            "reading index stats",
+            self.http
+                .request::<(), (), Value>(&url, Method::Get { query: () }, 200),
+        )
+        .await?;
+        stats["numberOfDocuments"].as_u64().ok_or_else(|| {
+            EngineError::Unavailable(anyhow!("index stats without numberOfDocuments: {stats}"))
+        })
+    }
+
+    pub async fn is_reachable(&self) -> bool {
+        matches!(
+            tokio::time::timeout(HEALTH_TIMEOUT, self.client.health()).await,
+            Ok(Ok(health)) if health.status == "available"
+        )
+    }
+
+    fn rebuild_uid(&self) -> String {
+        format!("{}_rebuild", self.index_uid)
+    }
+
+    /// Deletes index `uid` if it exists, and waits.
+    async fn drop_index(&self, uid: &str) -> Result<(), EngineError> {
+        let what = "deleting an index";
+        let task = call(what, self.client.delete_index(uid)).await?;
+        match tasks::outcome(
+            &self.http,
+            &self.host,
+            task.task_uid,
+            SETTINGS_TIMEOUT,
+            what,
+        )
+        .await?
+        {
+            TaskOutcome::Failed { code, .. } if code == "index_not_found" => Ok(()),
+            outcome => outcome.into_result(what),
+        }
+    }
+
+    pub async fn begin_rebuild(&self) -> Result<(), EngineError> {
+        let uid = self.rebuild_uid();
+        self.drop_index(&uid).await?;
+        self.prepare_index(&uid).await?;
+        *self
+            .rebuilding
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(uid);
+        Ok(())
+    }
+
+    fn rebuilding(&self) -> Result<String, EngineError> {
+        self.rebuilding
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+            .ok_or_else(|| EngineError::Rejected(anyhow!("no rebuild in progress")))
+    }
+
+    pub async fn rebuild_upsert(&self, documents: Vec<OrderDocument>) -> Result<(), EngineError> {
+        let uid = self.rebuilding()?;
+        self.write(&uid, &documents).await
+    }
+
+    pub async fn finish_rebuild(&self) -> Result<(), EngineError> {
+        let uid = self.rebuilding()?;
+        let swap = SwapIndexes {
+            indexes: (self.index_uid.clone(), uid.clone()),
+            rename: None,
+        };
+        let task = call(
+            "swapping in the rebuilt index",
+            self.client.swap_indexes([&swap]),
+        )
+        .await?;
+        self.wait(
+            task.task_uid,
+            SETTINGS_TIMEOUT,
+            "swapping in the rebuilt index",
+        )
+        .await?;
+        *self
+            .rebuilding
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        // `uid` now holds the old documents; the swap is done whether or not this succeeds.
+        if let Err(error) = self.drop_index(&uid).await {
+            tracing::warn!(index = %uid, error = %error, "could not delete the replaced index");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,73 @@
+//! Reconcile: compares every order's change stamp in the index with the
+//! database, flags again what differs or is missing, and removes documents that
+//! have no order.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::engine::SearchEngine;
+
+/// Orders compared per database page.
+const PAGE: i64 = 50_000;
+
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct ReconcileReport {
+    pub orders_checked: u64,
+    pub documents_checked: u64,
+    /// Orders with no document: queued again.
+    pub missing: u64,
+    /// Documents at another change stamp than the order: queued again.
+    pub stale: u64,
+    /// Documents without an order: removed.
+    pub orphans: u64,
+}
+
+pub async fn reconcile(pool: &PgPool, engine: &SearchEngine) -> anyhow::Result<ReconcileReport> {
+    let mut indexed: HashMap<Uuid, i64> = engine.indexed_stamps().await?.into_iter().collect();
+    let mut report = ReconcileReport {
+        documents_checked: indexed.len() as u64,
+        ..ReconcileReport::default()
+    };
+    let mut after: Option<Uuid> = None;
+    loop {
+        let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+            "select id, change_stamp from orders where ($1::uuid is null or id > $1) order by id limit $2",
+        )
+        .bind(after)
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = Some(last.0);
+        report.orders_checked += rows.len() as u64;
+        let mut requeue = Vec::new();
+        for (id, stamp) in rows {
+            match indexed.remove(&id) {
+                None => {
+                    report.missing += 1;
+                    requeue.push(id);
+                }
+                Some(indexed_stamp) if indexed_stamp != stamp => {
+                    report.stale += 1;
+                    requeue.push(id);
+                }
+                Some(_) => {}
+            }
+        }
+        sqlx::query("update orders set indexed_stamp = 0 where id = any($1)")
+            .bind(&requeue)
+            .execute(pool)
+            .await?;
+    }
+    let orphans: Vec<Uuid> = indexed.into_keys().collect();
+    report.orphans = orphans.len() as u64;
+    if !orphans.is_empty() {
+        engine.delete(orphans).await?;
+    }
+    Ok(report)
+}

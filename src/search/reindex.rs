@@ -1,0 +1,113 @@
+//! Full rebuild into a fresh index, swapped in when complete; search serves the
+//! old index meanwhile. Changes made during the rebuild reach the new index: the
+//! scan starts after every transaction in flight has ended, and at the swap the
+//! generation changes and every order changed since the scan began is flagged
+//! again in the same transaction (see `search_state`).
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use indicatif::ProgressBar;
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::document;
+use super::engine::SearchEngine;
+
+/// Orders read per page of the scan.
+const PAGE: i64 = 5000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReindexReport {
+    pub documents: u64,
+    pub seconds: f64,
+    pub documents_per_second: f64,
+    /// Orders changed during the rebuild, flagged again for the new index.
+    pub requeued: u64,
+}
+
+/// Rebuilds the whole index. `progress` is ticked per document.
+pub async fn reindex(
+    pool: &PgPool,
+    engine: &SearchEngine,
+    progress: &ProgressBar,
+) -> anyhow::Result<ReindexReport> {
+    let started = Instant::now();
+    let total: i64 = sqlx::query_scalar("select count(*) from orders")
+        .fetch_one(pool)
+        .await?;
+    progress.set_length(u64::try_from(total).unwrap_or_default());
+    let scan_start_stamp: i64 = sqlx::query_scalar("select last_value from order_change_seq")
+        .fetch_one(pool)
+        .await?;
+    wait_for_older_transactions(pool).await?;
+    engine
+        .begin_rebuild()
+        .await
+        .context("starting a fresh index")?;
+    let mut after: Option<Uuid> = None;
+    let mut documents = 0u64;
+    loop {
+        let mut conn = pool.acquire().await?;
+        let page = document::load_page(&mut conn, after, PAGE).await?;
+        drop(conn);
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id);
+        documents += page.len() as u64;
+        progress.inc(page.len() as u64);
+        engine
+            .rebuild_upsert(page)
+            .await
+            .context("writing the fresh index")?;
+    }
+    engine
+        .finish_rebuild()
+        .await
+        .context("swapping in the fresh index")?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("update search_state set generation = generation + 1")
+        .execute(&mut *tx)
+        .await?;
+    let requeued = sqlx::query("update orders set indexed_stamp = 0 where change_stamp > $1")
+        .bind(scan_start_stamp)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    tx.commit().await?;
+    progress.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(ReindexReport {
+        documents,
+        seconds,
+        documents_per_second: documents as f64 / seconds.max(1e-9),
+        requeued,
+    })
+}
+
+/// Waits until every transaction that was running when this was called has ended,
+/// so a change stamped before the scan started is committed before it reads.
+async fn wait_for_older_transactions(pool: &PgPool) -> anyhow::Result<()> {
+    let horizon: String =
+        sqlx::query_scalar("select pg_snapshot_xmax(pg_current_snapshot())::text")
+            .fetch_one(pool)
+            .await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done: bool =
+            sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8")
+                .bind(&horizon)
+                .fetch_one(pool)
+                .await?;
+        if done {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "transactions older than the rebuild did not end"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

@@ -1,0 +1,275 @@
+//! One seeded order: who bought what, where, when, and how its status moved,
+//! shaped exactly like an order the API would have written and then patched.
+
+use rand::Rng;
+use rand::rngs::StdRng;
+use uuid::Uuid;
+
+use super::catalog::{FRAGILE, Product};
+use super::clock::{DAY_MS, HOUR_MS, MINUTE_MS, StoreClock, Window, log_uniform, pick_weighted};
+use super::names::NOTES;
+use super::people::{self, Address, Customer};
+use crate::orders::model::Status;
+
+/// Lines per order: 1 to 8, mostly few.
+const LINE_WEIGHTS: [u32; 8] = [34, 24, 15, 10, 7, 5, 3, 2];
+/// Quantities 1 to 5, mostly 1.
+const QUANTITY_WEIGHTS: [u32; 5] = [78, 13, 5, 2, 2];
+
+/// A store being seeded: its currency, calendar and catalog.
+pub struct StoreData {
+    pub id: String,
+    pub currency: String,
+    pub clock: StoreClock,
+    pub catalog: Vec<Product>,
+}
+
+/// Everything order generation reads; shared by the generating threads.
+pub struct Generator {
+    pub seed: u64,
+    pub window: Window,
+    pub stores: Vec<StoreData>,
+}
+
+/// One timeline entry (the `data` is derived from the order when encoding).
+pub struct Event {
+    pub at: i64,
+    pub kind: &'static str,
+    pub from: Option<Status>,
+    pub to: Option<Status>,
+}
+
+/// An order ready to encode. Times are ms since the epoch, money is cents.
+pub struct SeedOrder<'a> {
+    pub id: Uuid,
+    pub ordinal: u64,
+    pub store: &'a StoreData,
+    pub customer: Customer,
+    pub ship_to_name: String,
+    pub ship_to: Address,
+    pub status: Status,
+    pub tracking: Option<(&'static str, String)>,
+    pub tags: Vec<&'static str>,
+    pub note: Option<&'static str>,
+    pub lines: Vec<(&'a Product, i32)>,
+    pub total: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub completed_at: Option<i64>,
+    pub cancelled_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub version: i32,
+    pub events: Vec<Event>,
+}
+
+impl Generator {
+    /// Order `ordinal` of the seed; depends on nothing else.
+    pub fn order(&self, ordinal: u64) -> SeedOrder<'_> {
+        let mut rng = super::rng_for(self.seed, super::Domain::Order, ordinal);
+        // Repeat buyers: early customers keep coming back, about N/4 in all.
+        let customer = people::customer(self.seed, rng.random_range(0..=ordinal * 2 / 7));
+        let preferred = self
+            .stores
+            .iter()
+            .position(|s| s.id == customer.country.store);
+        let store = match preferred {
+            Some(index) if rng.random_ratio(92, 100) => &self.stores[index],
+            _ => &self.stores[rng.random_range(0..self.stores.len())],
+        };
+        let created_at = store.clock.created_at(&self.window, &mut rng);
+        let random: [u8; 10] = rng.random();
+        let id = uuid::Builder::from_unix_timestamp_millis(created_at as u64, &random).into_uuid();
+
+        let wholesale = rng.random_ratio(3, 200);
+        let count = (1 + pick_weighted(&mut rng, &LINE_WEIGHTS)).min(store.catalog.len());
+        let mut lines: Vec<(&Product, i32)> = Vec::with_capacity(count);
+        while lines.len() < count {
+            // Popular products first: the catalog's early entries sell most.
+            let index = (store.catalog.len() as f64 * rng.random::<f64>().powf(2.2)) as usize;
+            let product = &store.catalog[index.min(store.catalog.len() - 1)];
+            if lines.iter().all(|(line, _)| line.id != product.id) {
+                let quantity = if wholesale {
+                    rng.random_range(3..=5)
+                } else {
+                    1 + pick_weighted(&mut rng, &QUANTITY_WEIGHTS) as i32
+                };
+                lines.push((product, quantity));
+            }
+        }
+        let total = lines.iter().map(|(p, q)| p.price * i64::from(*q)).sum();
+
+        let gift = rng.random_ratio(1, 25);
+        let mut tags = Vec::new();
+        if customer.vip {
+            tags.push("vip");
+        }
+        if gift {
+            tags.push("gift");
+        }
+        if wholesale {
+            tags.push("wholesale");
+        }
+        if lines
+            .iter()
+            .any(|(p, _)| FRAGILE.contains(&p.category.as_str()))
+            && rng.random_ratio(1, 4)
+        {
+            tags.push("fragile");
+        }
+        let note = if gift && rng.random_bool(0.5) {
+            Some("Gift wrap, please")
+        } else {
+            rng.random_ratio(9, 100)
+                .then(|| NOTES[rng.random_range(0..NOTES.len())])
+        };
+        let (ship_to_name, ship_to) = if gift {
+            let (first, last) = people::person_name(&mut rng, customer.country);
+            (
+                format!("{first} {last}"),
+                people::address(&mut rng, customer.country),
+            )
+        } else {
+            (customer.name.clone(), clone_address(&customer.address))
+        };
+
+        let timeline = timeline(&mut rng, created_at, self.window.end_ms);
+        let reached = |status| timeline.changes.iter().find(|c| c.1 == status).map(|c| c.2);
+        let tracking =
+            reached(Status::Shipped).map(|_| people::tracking(&mut rng, customer.country));
+        let mut events = vec![Event {
+            at: created_at,
+            kind: "created",
+            from: None,
+            to: Some(Status::Pending),
+        }];
+        for &(from, to, at) in &timeline.changes {
+            events.push(Event {
+                at,
+                kind: "status_changed",
+                from: Some(from),
+                to: Some(to),
+            });
+            if to == Status::Shipped {
+                events.push(Event {
+                    at,
+                    kind: "edited",
+                    from: None,
+                    to: None,
+                });
+            }
+        }
+        let mut version = 1 + timeline.changes.len() as i32;
+        if let Some((at, cancelled_by_delete)) = timeline.deleted {
+            events.push(Event {
+                at,
+                kind: "deleted",
+                from: None,
+                to: None,
+            });
+            // DELETE of an open order cancels it in the same write: one version.
+            version += i32::from(!cancelled_by_delete);
+        }
+        SeedOrder {
+            id,
+            ordinal,
+            store,
+            customer,
+            ship_to_name,
+            ship_to,
+            status: timeline.status,
+            tracking,
+            tags,
+            note,
+            lines,
+            total,
+            created_at,
+            updated_at: events.last().map_or(created_at, |event| event.at),
+            completed_at: reached(Status::Completed),
+            cancelled_at: reached(Status::Cancelled),
+            deleted_at: timeline.deleted.map(|(at, _)| at),
+            version,
+            events,
+        }
+    }
+}
+
+fn clone_address(address: &Address) -> Address {
+    Address {
+        line1: address.line1.clone(),
+        line2: address.line2.clone(),
+        city: address.city,
+        region: address.region,
+        postal_code: address.postal_code.clone(),
+        country: address.country,
+    }
+}
+
+/// Where an order got to by the end of the window.
+struct Timeline {
+    status: Status,
+    /// (from, to, at) per status change.
+    changes: Vec<(Status, Status, i64)>,
+    /// When it was soft-deleted, and whether that delete did the cancelling.
+    deleted: Option<(i64, bool)>,
+}
+
+/// ~11% are cancelled (a tenth of those deleted too); of the rest, ~22% stall
+/// at an open status; the others complete. Steps take realistic, long-tailed
+/// times, and a step due after the window ends has not happened yet, so recent
+/// orders are mostly still open.
+fn timeline(rng: &mut StdRng, created_at: i64, end: i64) -> Timeline {
+    let cancel_from = rng.random_ratio(23, 200).then(|| {
+        if rng.random_ratio(9, 20) {
+            Status::Pending
+        } else {
+            Status::Processing
+        }
+    });
+    let stall_at = match (cancel_from, rng.random_range(0..100)) {
+        (None, 0..5) => Some(Status::Pending),
+        (None, 5..11) => Some(Status::Processing),
+        (None, 11..22) => Some(Status::Shipped),
+        _ => None,
+    };
+    let delete = cancel_from.is_some() && rng.random_ratio(1, 10);
+    let (mut status, mut at, mut changes) = (Status::Pending, created_at, Vec::with_capacity(3));
+    loop {
+        let (next, wait) = match status {
+            _ if Some(status) == stall_at => break,
+            Status::Pending | Status::Processing if Some(status) == cancel_from => (
+                Status::Cancelled,
+                log_uniform(rng, 5 * MINUTE_MS, 3 * DAY_MS),
+            ),
+            Status::Pending => (
+                Status::Processing,
+                log_uniform(rng, 10 * MINUTE_MS, 36 * HOUR_MS),
+            ),
+            Status::Processing => (Status::Shipped, log_uniform(rng, 2 * HOUR_MS, 4 * DAY_MS)),
+            Status::Shipped => (Status::Completed, log_uniform(rng, DAY_MS, 12 * DAY_MS)),
+            Status::Completed | Status::Cancelled => break,
+        };
+        if at + wait >= end {
+            break;
+        }
+        changes.push((status, next, at + wait));
+        (status, at) = (next, at + wait);
+    }
+    let deleted = (delete && status == Status::Cancelled).then(|| {
+        if rng.random_bool(0.5) {
+            (at, true)
+        } else {
+            let later = at + log_uniform(rng, HOUR_MS, 30 * DAY_MS);
+            let deleted_at = if later < end {
+                later
+            } else {
+                at + rng.random_range(0..(end - at))
+            };
+            (deleted_at, false)
+        }
+    });
+    Timeline {
+        status,
+        changes,
+        deleted,
+    }
+}

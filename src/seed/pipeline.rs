@@ -1,0 +1,189 @@
+//! The seeding run: stores and catalogs first, then the missing chunks of
+//! orders, each generated on a blocking thread while the previous one is
+//! being copied into PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail, ensure};
+use indicatif::{ProgressBar, ProgressStyle};
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use super::clock::{DAY_MS, StoreClock, Window};
+use super::copy::{Chunk, write_chunk};
+use super::orders::{Generator, StoreData};
+use super::resume::{self, RunParams};
+use super::{SeedOptions, SeedReport, catalog};
+
+/// Stores the seed creates when they are named and missing: (id, name, currency, time zone).
+const KNOWN_STORES: &[(&str, &str, &str, &str)] = &[
+    ("default", "Default store", "USD", "UTC"),
+    ("eu", "EU store", "EUR", "Europe/Warsaw"),
+    ("us", "US store", "USD", "America/New_York"),
+];
+
+/// Chunks generated ahead of the writer: enough to keep it busy, little memory.
+const CHUNKS_AHEAD: usize = 2;
+
+/// Seeds `options.orders` orders (in total, counting earlier runs of the seed).
+pub async fn seed(
+    pool: &PgPool,
+    options: &SeedOptions,
+    progress: bool,
+) -> anyhow::Result<SeedReport> {
+    let started = Instant::now();
+    let mut stores: Vec<String> = options
+        .stores
+        .iter()
+        .map(|s| s.trim().to_string())
+        .collect();
+    stores.sort();
+    stores.dedup();
+    stores.retain(|store| !store.is_empty());
+    ensure!(!stores.is_empty(), "name at least one store");
+    ensure!(options.products > 0, "--products must be at least 1");
+
+    // Two runs of one seed at once would write the same chunks: one waits out.
+    let mut lock = pool.acquire().await?.detach();
+    let key = (super::fnv(b"ordersearch seed") ^ options.seed) as i64;
+    let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+        .bind(key)
+        .fetch_one(&mut lock)
+        .await?;
+    ensure!(
+        locked,
+        "another run of seed {} is writing to this database",
+        options.seed
+    );
+    let result = seed_locked(pool, options, progress, &stores, started).await;
+    // Unlock explicitly: a closed session releases its locks only once its
+    // backend has exited, which a run started right after may not see yet.
+    sqlx::query("select pg_advisory_unlock($1)")
+        .bind(key)
+        .execute(&mut lock)
+        .await?;
+    sqlx::Connection::close(lock).await?;
+    result
+}
+
+async fn seed_locked(
+    pool: &PgPool,
+    options: &SeedOptions,
+    progress: bool,
+    stores: &[String],
+    started: Instant,
+) -> anyhow::Result<SeedReport> {
+    let params = RunParams {
+        seed: options.seed,
+        stores,
+        products: options.products,
+        until: options.until,
+    };
+    let until = resume::start_run(pool, &params).await?;
+    let window = Window::new(until);
+    let mut data = Vec::with_capacity(stores.len());
+    for id in stores {
+        let (currency, timezone) = ensure_store(pool, id).await?;
+        let tz: chrono_tz::Tz = timezone
+            .parse()
+            .map_err(|_| anyhow::anyhow!("store {id} has an unknown time zone {timezone}"))?;
+        let created_ms = window.start_ms - 30 * DAY_MS;
+        let catalog = catalog::ensure(pool, options.seed, id, options.products, created_ms).await?;
+        data.push(StoreData {
+            id: id.clone(),
+            currency,
+            clock: StoreClock::new(&window, tz),
+            catalog,
+        });
+    }
+
+    let written = resume::written(pool, options.seed).await?;
+    let already_written = written
+        .iter()
+        .map(|&(first, count)| count.min(options.orders.saturating_sub(first)))
+        .sum();
+    let plan = resume::missing(&written, options.orders, options.chunk);
+    let bar = progress_bar(plan.iter().map(|chunk| chunk.1).sum(), progress);
+    let generator = Arc::new(Generator {
+        seed: options.seed,
+        window,
+        stores: data,
+    });
+    let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_AHEAD);
+    let producer = tokio::task::spawn_blocking(move || {
+        for (first, count) in plan {
+            if sender
+                .blocking_send(generate(&generator, first, count))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let (mut written_now, mut chunks) = (0, 0);
+    while let Some(chunk) = receiver.recv().await {
+        write_chunk(pool, options.seed, &chunk).await?;
+        written_now += chunk.count;
+        chunks += 1;
+        bar.inc(chunk.count);
+    }
+    producer.await.context("generating orders")?;
+    bar.finish_and_clear();
+    Ok(SeedReport {
+        written: written_now,
+        already_written,
+        chunks,
+        until,
+        elapsed: started.elapsed(),
+    })
+}
+
+/// Encodes orders `first..first + count`.
+fn generate(generator: &Generator, first: u64, count: u64) -> Chunk {
+    let mut chunk = Chunk::new(first, count);
+    for ordinal in first..first + count {
+        chunk.push(generator.seed, &generator.order(ordinal));
+    }
+    chunk
+}
+
+/// Creates a known store if it is missing; returns the store's currency and time zone.
+async fn ensure_store(pool: &PgPool, id: &str) -> anyhow::Result<(String, String)> {
+    if let Some((_, name, currency, timezone)) = KNOWN_STORES.iter().find(|known| known.0 == id) {
+        sqlx::query(
+            "insert into stores (id, name, currency, timezone) values ($1, $2, $3, $4)
+             on conflict (id) do nothing",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(currency)
+        .bind(timezone)
+        .execute(pool)
+        .await
+        .with_context(|| format!("creating store {id}"))?;
+    }
+    let found: Option<(String, String)> =
+        sqlx::query_as("select currency, timezone from stores where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    match found {
+        Some((currency, timezone)) => Ok((currency.trim().to_string(), timezone)),
+        None => bail!("store {id} does not exist; create it first or seed default, eu or us"),
+    }
+}
+
+fn progress_bar(orders: u64, visible: bool) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(orders);
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} orders, {per_sec}, ETA {eta}",
+    );
+    if let Ok(style) = style {
+        bar.set_style(style);
+    }
+    bar
+}

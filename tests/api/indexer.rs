@@ -1,0 +1,299 @@
+//! The outbox indexer under fire: racing writers, an indexer killed and
+//! restarted, and at the end an index that matches the database exactly.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::helpers::{TestApp, eventually};
+use crate::orders::{order_body, place};
+
+const WRITERS: usize = 8;
+const WRITES_EACH: usize = 40;
+
+fn start_indexer(app: &TestApp) -> (tokio::task::JoinHandle<()>, watch::Sender<bool>) {
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(ordersearch::search::indexer::run(
+        app.pool.clone(),
+        app.search.clone(),
+        stopped,
+    ));
+    (task, stop)
+}
+
+async fn indexed_equals_database(app: &TestApp) -> Option<()> {
+    let pending: i64 =
+        sqlx::query_scalar("select count(*) from orders where indexed_stamp < change_stamp")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    (pending == 0).then_some(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writers_and_a_killed_indexer_leave_no_drift() {
+    let app = TestApp::spawn_with_pool(24).await;
+    app.product("default", "MUG", "1.00", 100_000).await;
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        ids.push(
+            place(&app, json!([{"sku": "MUG", "quantity": 1}])).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let ids = Arc::new(ids);
+    let writes = Arc::new(AtomicUsize::new(0));
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let (app, ids, writes) = (app.clone(), ids.clone(), writes.clone());
+            tokio::spawn(async move {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(writer as u64);
+                for step in 0..WRITES_EACH {
+                    let id = &ids[rng.random_range(0..ids.len())];
+                    let path = format!("/v1/orders/{id}");
+                    let response = match rng.random_range(0..10) {
+                        0 => app.delete(&path).key(&app.admin).send().await,
+                        1..=3 => {
+                            let status = ["processing", "shipped", "completed", "cancelled"][rng.random_range(0..4)];
+                            app.patch(&path, &json!({"status": status})).key(&app.admin).send().await
+                        }
+                        4 => app.post("/v1/orders", &order_body(json!([{"sku": "MUG", "quantity": 1}]))).key(&app.admin).send().await,
+                        _ => app.patch(&path, &json!({"note": format!("w{writer} s{step}"), "tags": [format!("t{step}")]})).key(&app.admin).send().await,
+                    };
+                    assert!(response.status.as_u16() < 500, "{}", response.body);
+                    writes.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+
+    // Kill the indexer mid-flight three times, at a quarter, half and three quarters of the writes.
+    let total = WRITERS * WRITES_EACH;
+    let (mut indexer, mut stop) = start_indexer(&app);
+    for fraction in [4, 2] {
+        let threshold = total / fraction;
+        eventually("writers to make progress", || {
+            let done = writes.load(Ordering::SeqCst);
+            async move { (done >= threshold).then_some(()) }
+        })
+        .await;
+        indexer.abort();
+        let _ = indexer.await;
+        drop(stop);
+        (indexer, stop) = start_indexer(&app);
+    }
+    let three_quarters = total * 3 / 4;
+    eventually("writers to make progress", || {
+        let done = writes.load(Ordering::SeqCst);
+        async move { (done >= three_quarters).then_some(()) }
+    })
+    .await;
+    indexer.abort();
+    let _ = indexer.await;
+    drop(stop);
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let (indexer, stop) = start_indexer(&app);
+    eventually("the index to catch up", || indexed_equals_database(&app)).await;
+    let _ = stop.send(true);
+    indexer.await.unwrap();
+
+    let database: HashMap<Uuid, i64> = sqlx::query_as("select id, change_stamp from orders")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let indexed: HashMap<Uuid, i64> = app
+        .search
+        .indexed_stamps()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        indexed.len(),
+        database.len(),
+        "one document per order, none without its order"
+    );
+    for (id, stamp) in &database {
+        assert_eq!(
+            indexed.get(id),
+            Some(stamp),
+            "order {id} is indexed at its latest change"
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_indexers_never_run_at_once() {
+    let app = TestApp::spawn().await;
+    let mut first = app.pool.acquire().await.unwrap();
+    let taken: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+        .bind(ordersearch::search::indexer::INDEXER_LOCK)
+        .fetch_one(&mut *first)
+        .await
+        .unwrap();
+    assert!(taken);
+    app.product("default", "MUG", "1.00", 10).await;
+    place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
+    // A second indexer stands by while the lock is held...
+    let (standby, stop) = start_indexer(&app);
+    let pending: i64 =
+        sqlx::query_scalar("select count(*) from orders where indexed_stamp < change_stamp")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(pending, 1);
+    // ...and takes over when the holder's session ends.
+    sqlx::query("select pg_advisory_unlock_all()")
+        .execute(&mut *first)
+        .await
+        .unwrap();
+    eventually("the standby to take over", || indexed_equals_database(&app)).await;
+    let _ = stop.send(true);
+    standby.await.unwrap();
+}
+
+#[tokio::test]
+async fn reconcile_repairs_a_corrupted_index_and_reindex_rebuilds_it() {
+    let app = TestApp::spawn().await;
+    app.product("default", "MUG", "1.00", 100).await;
+    let mut orders = Vec::new();
+    for _ in 0..6 {
+        orders.push(place(&app, json!([{"sku": "MUG", "quantity": 1}])).await);
+    }
+    app.index_all().await;
+    let id = |n: usize| Uuid::parse_str(orders[n]["id"].as_str().unwrap()).unwrap();
+    // Corrupt it: two documents gone, one stale, one orphan.
+    app.search.delete(vec![id(0), id(1)]).await.unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let mut stale = ordersearch::search::document::load(&mut conn, &[id(2)])
+        .await
+        .unwrap();
+    stale[0].change_stamp -= 1;
+    let mut orphan = stale[0].clone();
+    orphan.id = Uuid::now_v7();
+    app.search
+        .upsert(vec![stale[0].clone(), orphan])
+        .await
+        .unwrap();
+    drop(conn);
+
+    let report = app
+        .post("/v1/search/reconcile", &json!({}))
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(report.body["missing"], 2, "{}", report.body);
+    assert_eq!(report.body["stale"], 1);
+    assert_eq!(report.body["orphans"], 1);
+    app.index_all().await;
+    let again = app
+        .post("/v1/search/reconcile", &json!({}))
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(
+        (
+            again.body["missing"].as_u64(),
+            again.body["stale"].as_u64(),
+            again.body["orphans"].as_u64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+
+    let progress = indicatif::ProgressBar::hidden();
+    let rebuilt = ordersearch::search::reindex::reindex(&app.pool, &app.search, &progress)
+        .await
+        .unwrap();
+    assert_eq!(rebuilt.documents, 6);
+    assert_eq!(app.search.document_count().await.unwrap(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reindexing_under_write_load_swaps_in_a_complete_index_without_search_errors() {
+    let app = TestApp::spawn_with_pool(24).await;
+    app.product("default", "MUG", "1.00", 100_000).await;
+    let mut ids = Vec::new();
+    for _ in 0..60 {
+        ids.push(
+            place(&app, json!([{"sku": "MUG", "quantity": 1}])).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    app.index_all().await;
+    let (indexer, stop) = start_indexer(&app);
+    let rebuilding = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let progress = indicatif::ProgressBar::hidden();
+            ordersearch::search::reindex::reindex(&app.pool, &app.search, &progress)
+                .await
+                .unwrap()
+        })
+    };
+    let writer = {
+        let (app, ids) = (app.clone(), ids.clone());
+        tokio::spawn(async move {
+            for (step, id) in ids.iter().enumerate() {
+                let body = json!({"note": format!("edited during rebuild {step}")});
+                let response = app
+                    .patch(&format!("/v1/orders/{id}"), &body)
+                    .key(&app.admin)
+                    .send()
+                    .await;
+                assert_eq!(response.status.as_u16(), 200);
+                place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
+            }
+        })
+    };
+    let mut searches = 0;
+    while !rebuilding.is_finished() || !writer.is_finished() {
+        let response = app
+            .get("/v1/orders/search?q=mug")
+            .key(&app.admin)
+            .send()
+            .await;
+        assert_eq!(
+            response.status.as_u16(),
+            200,
+            "search failed during the rebuild: {}",
+            response.body
+        );
+        searches += 1;
+    }
+    assert!(searches > 0);
+    rebuilding.await.unwrap();
+    writer.await.unwrap();
+    eventually("the index to catch up", || indexed_equals_database(&app)).await;
+    let _ = stop.send(true);
+    indexer.await.unwrap();
+    let database: HashMap<Uuid, i64> = sqlx::query_as("select id, change_stamp from orders")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let indexed: HashMap<Uuid, i64> = app
+        .search
+        .indexed_stamps()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        indexed, database,
+        "every change made during the rebuild reached the new index"
+    );
+}
