@@ -12,3 +12,4 @@ mod orders;
 mod races;
 mod search;
 mod seed;
+mod serve;
