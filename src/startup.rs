@@ -20,9 +20,18 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 /// How often the search backlog gauges are refreshed.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Connections kept free of API requests, for the indexer and housekeeping.
+const RESERVED_CONNECTIONS: u32 = 3;
+
 /// The application's state for a pool and a search engine.
 pub fn state(pool: PgPool, search: SearchEngine) -> AppState {
+    let permits = pool
+        .options()
+        .get_max_connections()
+        .saturating_sub(RESERVED_CONNECTIONS)
+        .max(1);
     AppState {
+        db_permits: Arc::new(tokio::sync::Semaphore::new(permits as usize)),
         db: pool,
         metrics: crate::telemetry::metrics_handle(),
         search,

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicBool;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
+use tokio::sync::Semaphore;
 
 use crate::search::engine::SearchEngine;
 
@@ -18,4 +19,8 @@ pub struct AppState {
     pub search: SearchEngine,
     /// Set while a full reindex runs (one at a time).
     pub reindexing: Arc<AtomicBool>,
+    /// One permit per pooled connection API requests may use: a burst larger
+    /// than the pool queues here, in arrival order, instead of timing out
+    /// waiting for a connection.
+    pub db_permits: Arc<Semaphore>,
 }

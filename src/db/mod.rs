@@ -66,7 +66,7 @@ impl Database {
     pub async fn open(config: &DatabaseConfig) -> anyhow::Result<Self> {
         let pool_options = PgPoolOptions::new()
             .max_connections(config.max_connections)
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(Duration::from_secs(30));
         if let Some(url) = &config.database_url {
             let options: PgConnectOptions = url.parse().context("parsing DATABASE_URL")?;
             let pool = pool_options

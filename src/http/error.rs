@@ -216,7 +216,13 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Internal(error.into())
+        match error {
+            // Overload, not a fault: the client may retry.
+            sqlx::Error::PoolTimedOut => {
+                Self::ServiceUnavailable("the database is busy; retry shortly".into())
+            }
+            error => Self::Internal(error.into()),
+        }
     }
 }
 

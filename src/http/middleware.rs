@@ -27,6 +27,19 @@ pub async fn record_metrics(request: Request, next: Next) -> Response {
     response
 }
 
+/// Admits at most one API request per database permit; the rest wait their turn
+/// (fairly) rather than time out on the pool.
+pub async fn limit_database_work(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.db_permits.clone().acquire_owned().await {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => ApiError::ServiceUnavailable("shutting down".into()).into_response(),
+    }
+}
+
 /// NUL bytes (`%00`) in a path or query can never name anything: 400 before routing.
 pub async fn reject_nul_bytes(request: Request, next: Next) -> Response {
     let uri = request.uri();

@@ -74,7 +74,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole application: routes, docs, fallbacks and middleware.
 pub fn router(state: AppState) -> Router {
     let (routes, openapi) = api();
+    let limit =
+        axum::middleware::from_fn_with_state(state.clone(), middleware::limit_database_work);
     routes
+        .route_layer(limit)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(middleware::route_not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)

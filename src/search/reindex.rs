@@ -2,7 +2,8 @@
 //! old index meanwhile. Changes made during the rebuild reach the new index: the
 //! scan starts after every transaction in flight has ended, and at the swap the
 //! generation changes and every order changed since the scan began is flagged
-//! again in the same transaction (see `search_state`).
+//! again in the same transaction (see `search_state`), while every other order
+//! is marked delivered: the scan saw it as it still is.
 
 use std::time::{Duration, Instant};
 
@@ -71,11 +72,20 @@ pub async fn reindex(
     sqlx::query("update search_state set generation = generation + 1")
         .execute(&mut *tx)
         .await?;
+    // Orders unchanged since the scan began are in the new index as they are now;
+    // the others go again through the outbox.
     let requeued = sqlx::query("update orders set indexed_stamp = 0 where change_stamp > $1")
         .bind(scan_start_stamp)
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    sqlx::query(
+        "update orders set indexed_stamp = change_stamp
+         where change_stamp <= $1 and indexed_stamp <> change_stamp",
+    )
+    .bind(scan_start_stamp)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();

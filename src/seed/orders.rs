@@ -213,22 +213,25 @@ struct Timeline {
     deleted: Option<(i64, bool)>,
 }
 
-/// ~11% are cancelled (a tenth of those deleted too); of the rest, ~22% stall
-/// at an open status; the others complete. Steps take realistic, long-tailed
-/// times, and a step due after the window ends has not happened yet, so recent
-/// orders are mostly still open.
+/// ~10% are cancelled (a tenth of those deleted too); of the rest, about a
+/// quarter stall at an open status, many more of the recent ones; the others
+/// complete. Steps take realistic, long-tailed times, and a step due after the
+/// window ends has not happened yet, so the newest orders are mostly open.
 fn timeline(rng: &mut StdRng, created_at: i64, end: i64) -> Timeline {
-    let cancel_from = rng.random_ratio(23, 200).then(|| {
+    let cancel_from = rng.random_ratio(21, 200).then(|| {
         if rng.random_ratio(9, 20) {
             Status::Pending
         } else {
             Status::Processing
         }
     });
-    let stall_at = match (cancel_from, rng.random_range(0..100)) {
-        (None, 0..5) => Some(Status::Pending),
-        (None, 5..11) => Some(Status::Processing),
-        (None, 11..22) => Some(Status::Shipped),
+    let age_days = (end - created_at) as f64 / DAY_MS as f64;
+    let stall = 0.24 + 0.55 * (-age_days / 45.0).exp();
+    let stall_at = match (cancel_from, rng.random_bool(stall.min(0.9))) {
+        (None, true) => Some(
+            [Status::Pending, Status::Processing, Status::Shipped]
+                [pick_weighted(rng, &[25, 30, 45])],
+        ),
         _ => None,
     };
     let delete = cancel_from.is_some() && rng.random_ratio(1, 10);

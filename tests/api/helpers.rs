@@ -311,17 +311,25 @@ impl TestApp {
     }
 
     pub async fn spawn_with_pool(max_connections: u32) -> TestApp {
-        if std::env::var_os("TEST_LOG").is_some() {
-            ordersearch::telemetry::init_logging(false);
-        }
-        let pool = fresh_database(max_connections).await;
-        let admin = create_key(&pool, "test admin", Role::Admin, None).await;
         let index_dir = std::env::temp_dir().join(format!(
             "ordersearch-test-index-{}",
             uuid::Uuid::new_v4().simple()
         ));
         let engine = EmbeddedEngine::open(&index_dir).expect("opening a test index");
-        let search = SearchEngine::Embedded(std::sync::Arc::new(engine));
+        Self::spawn_with_engine(
+            SearchEngine::Embedded(std::sync::Arc::new(engine)),
+            max_connections,
+        )
+        .await
+    }
+
+    /// A new app with its own database, searching with `search`.
+    pub async fn spawn_with_engine(search: SearchEngine, max_connections: u32) -> TestApp {
+        if std::env::var_os("TEST_LOG").is_some() {
+            ordersearch::telemetry::init_logging(false);
+        }
+        let pool = fresh_database(max_connections).await;
+        let admin = create_key(&pool, "test admin", Role::Admin, None).await;
         TestApp {
             router: ordersearch::startup::app(pool.clone(), search.clone()),
             pool,

@@ -7,6 +7,7 @@ mod authz;
 mod bad_input;
 mod catalog;
 mod indexer;
+mod meili;
 mod openapi;
 mod orders;
 mod races;

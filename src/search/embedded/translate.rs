@@ -53,11 +53,15 @@ pub fn translate(
         ));
     }
     for clause in &request.query.clauses {
-        let query = clause_query(&clause.kind, fields, analyzer);
-        let occur = if clause.negated {
-            Occur::MustNot
-        } else {
-            Occur::Must
+        let (occur, query) = match (&clause.kind, clause.negated) {
+            // tantivy's phrase scorer cannot be excluded (it asserts when an
+            // exclusion seeks it backwards), so `-"a b"` excludes orders having
+            // all of the phrase's words.
+            (ClauseKind::Phrase(phrase), true) => {
+                (Occur::MustNot, all_words(phrase, fields, analyzer))
+            }
+            (kind, true) => (Occur::MustNot, clause_query(kind, fields, analyzer)),
+            (kind, false) => (Occur::Must, clause_query(kind, fields, analyzer)),
         };
         clauses.push((occur, query));
     }
@@ -108,6 +112,15 @@ pub fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
         tokens.push(stream.token().text.clone());
     }
     tokens
+}
+
+/// Every word of `text`, exactly, anywhere in the document.
+fn all_words(text: &str, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<dyn Query> {
+    let words = analyze(analyzer, text)
+        .iter()
+        .map(|token| term(fields.text, token))
+        .collect();
+    all_of(words)
 }
 
 fn clause_query(kind: &ClauseKind, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<dyn Query> {

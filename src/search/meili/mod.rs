@@ -5,12 +5,18 @@
 //! connect, before any document. A rebuild fills `<uid>_rebuild` while `<uid>`
 //! serves, then swaps the two atomically and drops the old one.
 //!
+//! Hits carry the stored [`OrderDocument`]; their highlights come from
+//! [`highlight::highlight`] on it, exactly as the embedded engine's do.
+//!
 //! Differences from the embedded engine, all from what Meilisearch offers:
 //! only the last word of `q` is matched as a prefix (the embedded engine
-//! matches every word as a prefix); at most ten words of `q` are used; a
-//! negated word excludes only exact matches, not its typo or prefix matches;
-//! a category facet merges values differing only in case; and facets count at
-//! most [`settings::MAX_VALUES_PER_FACET`] values each.
+//! matches every word as a prefix); Meilisearch uses at most ten words of `q`;
+//! a negated word excludes only exact matches, not its typo or prefix matches;
+//! a word with inner punctuation is searched only in its joined form
+//! (`anne-marie` finds "Anne-Marie", not "Anne Marie") and a phone-like word only
+//! by its digits; a category facet merges values differing only in case; facets
+//! count at most [`settings::MAX_VALUES_PER_FACET`] values each; and `total` is
+//! exact up to [`settings::MAX_TOTAL_HITS`].
 
 pub mod document;
 pub mod settings;
