@@ -141,6 +141,10 @@ async fn post_order(client: &reqwest::Client, base: &str, body: &Value) -> u16 {
             let _ = response.bytes().await;
             status
         }
-        Err(_) => 0,
+        Err(error) => {
+            static REPORTED: std::sync::Once = std::sync::Once::new();
+            REPORTED.call_once(|| eprintln!("first transport error: {error:?}"));
+            0
+        }
     }
 }

@@ -1,8 +1,11 @@
--- Progress of `ordersearch seed`, so an interrupted run resumes where it stopped.
-
--- One row per seed: the parameters every chunk of that seed was generated with.
--- A later run with the same seed must use the same ones (or it would generate
--- different orders under the same external ids); `until` is kept so that a run
+-- `ordersearch seed` runs: the parameters each seed's data was generated with.
+--
+-- Seeded orders carry `external_id = seed-<seed>-<ordinal>` and every chunk of
+-- them is written in one transaction, so which orders a run already wrote is
+-- read from the orders themselves (no separate progress record can disagree
+-- with them). What the orders cannot tell is how they were generated: a later
+-- run of the same seed must use the same stores and catalog size, or it would
+-- produce different orders under the same ids; and `until` is kept so a run
 -- resumed on another day still spreads its dates over the same two years.
 create table seed_runs (
     seed        bigint primary key,
@@ -10,15 +13,4 @@ create table seed_runs (
     products    integer not null,
     until       date not null,
     created_at  timestamptz not null default now()
-);
-
--- One row per written chunk (a range of order ordinals), inserted in the same
--- transaction as the chunk's orders: a chunk is either fully written and
--- recorded, or neither, so a re-run skips exactly what is done and fills any gap.
-create table seed_chunks (
-    seed           bigint not null references seed_runs (seed),
-    first_ordinal  bigint not null,
-    orders         bigint not null check (orders > 0),
-    written_at     timestamptz not null default now(),
-    primary key (seed, first_ordinal)
 );

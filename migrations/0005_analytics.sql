@@ -8,8 +8,9 @@
 --
 -- Days are the store's local calendar days (`stores.timezone`, which never
 -- changes), so a DST day holds 23 or 25 hours of orders. Figures for a range
--- read whole months and whole days from here and the partial edge days from the
--- order rows, so a top-N over all history reads a few thousand rows.
+-- read whole months, whole 8-day blocks and whole days from here and the
+-- partial edge days from the order rows, so a top-N over all history reads a
+-- few thousand rows and one over any range at most ~20 rows per product.
 --
 -- Rows whose figures fall back to zero are deleted, so a rebuild produces
 -- exactly the rows that live maintenance keeps. The tables carry no foreign
@@ -37,9 +38,12 @@ create function analytics_day_start(day date, tz text) returns timestamptz
         where (candidate at time zone tz)::date >= day
     );
 
--- How rollups are grained in time: `day` rows for one local day, `month` rows
--- (period = the month's first day) and one `all` row (period = -infinity).
--- Writing all three in the same statement keeps them equal by construction.
+-- How rollups are grained in time: `day` rows for one local day, `block` rows
+-- for days 1-8, 9-16, 17-24 and 25-end of a month (period = the block's first
+-- day), `month` rows (period = the month's first day) and one `all` row
+-- (period = -infinity). Blocks bound the day rows a range needs at its ends to
+-- 7 per side. Writing every grain in the same statement keeps them equal by
+-- construction.
 
 -- Per store × product × period. One line per product per order (lines are
 -- merged), but `orders` counts distinct orders all the same. Profit is
@@ -49,7 +53,7 @@ create function analytics_day_start(day date, tz text) returns timestamptz
 -- product's own row lock (stock reservation), so sharding would buy nothing.
 create table analytics_product_sales (
     store_id            text not null,
-    grain               text not null check (grain in ('day', 'month', 'all')),
+    grain               text not null check (grain in ('day', 'block', 'month', 'all')),
     period              date not null,
     product_id          uuid not null,
     quantity            bigint not null,
@@ -70,7 +74,7 @@ create index analytics_product_sales_product_idx
 -- the same unsharded row.
 create table analytics_category_sales (
     store_id  text not null,
-    grain     text not null check (grain in ('day', 'month', 'all')),
+    grain     text not null check (grain in ('day', 'block', 'month', 'all')),
     period    date not null,
     category  text not null,
     shard     smallint not null,
@@ -108,7 +112,7 @@ create table analytics_hourly_sales (
 -- `processing_seconds` sums completed_at - created_at of completed orders.
 create table analytics_status_counts (
     store_id            text not null,
-    grain               text not null check (grain in ('day', 'month', 'all')),
+    grain               text not null check (grain in ('day', 'block', 'month', 'all')),
     period              date not null,
     status              text not null,
     shard               smallint not null,

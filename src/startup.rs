@@ -60,9 +60,7 @@ impl Application {
         address: SocketAddr,
         run_indexer: bool,
     ) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(address)
-            .await
-            .with_context(|| format!("binding {address}"))?;
+        let listener = listen(address).with_context(|| format!("binding {address}"))?;
         let state = state(pool, search);
         Ok(Self {
             listener,
@@ -111,6 +109,20 @@ impl Application {
         }
         served
     }
+}
+
+/// A listener with a deep accept queue: bursts of thousands of new connections
+/// wait for `accept` instead of being dropped by the kernel (capped by somaxconn).
+fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    const ACCEPT_BACKLOG: u32 = 8192;
+    let socket = if address.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 async fn purge_idempotency_keys(pool: PgPool, mut stopped: watch::Receiver<bool>) {

@@ -45,13 +45,11 @@ pub async fn lifetime_value(
     let query = sqlx::query_as::<_, Row>(concat!(
         "with parts as (
             select orders, revenue, first_at, last_at from analytics_customer_sales
-            where store_id = $1 and customer_id = $14 and (
-                (day >= coalesce($2, '-infinity'::date) and day < coalesce($3, 'infinity'::date))
-                or (day >= coalesce($4, '-infinity'::date) and day < coalesce($5, 'infinity'::date))
-                or (day >= $6 and day < $7) or (day >= $8 and day < $9))
-            union all
+            where store_id = $1 and customer_id = $18 and ",
+        period_days!(),
+        " union all
             select count(*), coalesce(sum(total), 0), min(created_at), max(created_at) from orders
-            where store_id = $1 and customer_id = $14 and status <> 'cancelled'
+            where store_id = $1 and customer_id = $18 and status <> 'cancelled'
               and deleted_at is null and ",
         edges!("created_at"),
         ")

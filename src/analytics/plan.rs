@@ -3,15 +3,16 @@
 //!
 //! `[lo, hi)` splits into partial edge days (read from the order rows, exact to
 //! the microsecond) and whole local days `[d0, d1)`. Whole days split again into
-//! whole months (month rows) and the days before the first and after the last
-//! whole month (day rows). No bound at all reads the single all-time row. So
-//! a year is at most 12 month rows, 60 day rows and two partial days per key.
+//! whole months (month rows); the days left over into whole 8-day blocks (days
+//! 1-8, 9-16, 17-24, 25-end of a month: block rows) and single days (day
+//! rows). No bound at all reads the single all-time row. So any range reads per
+//! key at most its months, 6 block rows, 14 day rows and two partial days.
 //!
-//! Every query binds the same parameters (`$1` the store, `$2..$13` below), and
+//! Every query binds the same parameters (`$1` the store, `$2..$17` below), and
 //! selects rows with [`periods!`] and [`edges!`]; an unused piece is an empty
 //! span, so the SQL text never changes and its plan is cached.
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
@@ -32,42 +33,68 @@ pub struct Plan {
     pub all: Option<Span<NaiveDate>>,
     /// Whole months, by first day.
     pub months: Option<Span<NaiveDate>>,
-    /// Whole days outside those months (always bounded).
+    /// Whole blocks outside those months, by first day (always bounded).
+    pub blocks: [Option<Span<NaiveDate>>; 2],
+    /// Whole days outside those blocks (always bounded).
     pub days: [Option<Span<NaiveDate>>; 2],
     /// Partial days, read from the orders (always bounded).
     pub edges: [Option<Span<DateTime<Utc>>>; 2],
 }
 
 /// The rollup rows of a plan, on a table with `grain` and `period` columns
-/// (`$2..$9`).
+/// (`$2..$13`).
 macro_rules! periods {
     () => {
         "((grain = 'all' and period >= coalesce($2, '-infinity'::date) and period < coalesce($3, 'infinity'::date))
           or (grain = 'month' and period >= coalesce($4, '-infinity'::date) and period < coalesce($5, 'infinity'::date))
-          or (grain = 'day' and period >= $6 and period < $7)
-          or (grain = 'day' and period >= $8 and period < $9))"
+          or (grain = 'block' and period >= $6 and period < $7)
+          or (grain = 'block' and period >= $8 and period < $9)
+          or (grain = 'day' and period >= $10 and period < $11)
+          or (grain = 'day' and period >= $12 and period < $13))"
     };
 }
 
-/// The order rows of a plan's partial days (`$10..$13`), on `$column`.
+/// The same rows on a table of day rows only (`day` column): every piece of the
+/// plan as a range of days.
+macro_rules! period_days {
+    () => {
+        "((day >= coalesce($2, '-infinity'::date) and day < coalesce($3, 'infinity'::date))
+          or (day >= coalesce($4, '-infinity'::date) and day < coalesce($5, 'infinity'::date))
+          or (day >= $6 and day < $7) or (day >= $8 and day < $9)
+          or (day >= $10 and day < $11) or (day >= $12 and day < $13))"
+    };
+}
+
+/// The order rows of a plan's partial days (`$14..$17`), on `$column`.
 macro_rules! edges {
     ($column:literal) => {
         concat!(
             "((",
             $column,
-            " >= $10 and ",
+            " >= $14 and ",
             $column,
-            " < $11) or (",
+            " < $15) or (",
             $column,
-            " >= $12 and ",
+            " >= $16 and ",
             $column,
-            " < $13))"
+            " < $17))"
         )
     };
 }
 
 /// A day that selects nothing when used as both ends of an unused span.
 const NOWHERE: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+
+/// A bounded, non-empty span, if `lo < hi`.
+fn span<T: PartialOrd>(lo: Option<T>, hi: Option<T>) -> Option<Span<T>> {
+    match (lo, hi) {
+        (Some(lo), Some(hi)) if lo < hi => Some(Span {
+            lo: Some(lo),
+            hi: Some(hi),
+        }),
+        _ => None,
+    }
+}
 
 impl Plan {
     /// Splits a resolved range.
@@ -82,55 +109,53 @@ impl Plan {
             && d0 >= d1
         {
             return Plan {
-                edges: [
-                    Some(Span {
-                        lo: range.lo,
-                        hi: range.hi,
-                    }),
-                    None,
-                ],
+                edges: [span(range.lo, range.hi), None],
                 ..Plan::default()
             };
         }
-        let edge = |lo: Option<DateTime<Utc>>, hi: Option<DateTime<Utc>>| match (lo, hi) {
-            (Some(lo), Some(hi)) if lo < hi => Some(Span {
-                lo: Some(lo),
-                hi: Some(hi),
-            }),
-            _ => None,
+        let mut plan = Plan {
+            edges: [span(range.lo, range.s0), span(range.s1, range.hi)],
+            ..Plan::default()
         };
-        let edges = [edge(range.lo, range.s0), edge(range.s1, range.hi)];
         let m0 = range.d0.map(month_at_or_after);
         let m1 = range.d1.map(month_at_or_before);
-        let days = |lo: Option<NaiveDate>, hi: Option<NaiveDate>| match (lo, hi) {
-            (Some(lo), Some(hi)) if lo < hi => Some(Span {
-                lo: Some(lo),
-                hi: Some(hi),
-            }),
-            _ => None,
-        };
         let months_exist = match (m0, m1) {
             (Some(m0), Some(m1)) => m0 < m1,
             _ => true,
         };
-        if months_exist {
-            Plan {
-                all: None,
-                months: Some(Span { lo: m0, hi: m1 }),
-                days: [days(range.d0, m0), days(m1, range.d1)],
-                edges,
-            }
+        // Whole days outside whole months: one run without months, else one
+        // before and one after them (either may be empty).
+        let runs = if months_exist {
+            plan.months = Some(Span { lo: m0, hi: m1 });
+            [(range.d0, m0), (m1, range.d1)]
         } else {
-            Plan {
-                all: None,
-                months: None,
-                days: [days(range.d0, range.d1), None],
-                edges,
+            [(range.d0, range.d1), (None, None)]
+        };
+        let mut days = Vec::new();
+        for (slot, (lo, hi)) in runs.into_iter().enumerate() {
+            let (Some(lo), Some(hi)) = (lo, hi) else {
+                continue;
+            };
+            let b0 = block_at_or_after(lo);
+            let b1 = block_at_or_before(hi);
+            if b0 < b1 {
+                plan.blocks[slot] = span(Some(b0), Some(b1));
+                days.extend([span(Some(lo), Some(b0)), span(Some(b1), Some(hi))]);
+            } else {
+                days.push(span(Some(lo), Some(hi)));
             }
         }
+        // Month and block ends are block starts, so at most two runs of days
+        // remain: before the first block and after the last.
+        let days: Vec<Span<NaiveDate>> = days.into_iter().flatten().collect();
+        debug_assert!(days.len() <= 2, "{days:?}");
+        for (slot, run) in days.into_iter().take(2).enumerate() {
+            plan.days[slot] = Some(run);
+        }
+        plan
     }
 
-    /// Binds `$2..$13` after the store (`$1`) has been bound.
+    /// Binds `$2..$17` after the store (`$1`) has been bound.
     pub fn bind<'q, O>(
         &self,
         query: QueryAs<'q, Postgres, O, PgArguments>,
@@ -147,6 +172,8 @@ impl Plan {
         for (lo, hi) in [
             dates(self.all),
             dates(self.months),
+            dates(self.blocks[0]),
+            dates(self.blocks[1]),
             dates(self.days[0]),
             dates(self.days[1]),
         ] {
@@ -172,6 +199,24 @@ fn month_at_or_after(day: NaiveDate) -> NaiveDate {
 /// The first day of `day`'s month.
 fn month_at_or_before(day: NaiveDate) -> NaiveDate {
     day.with_day(1).unwrap_or(day)
+}
+
+/// The first day of the 8-day block `day` is in (the 25th's runs to month end;
+/// the same rule as the SQL `day - (extract(day from day) - 1) % 8`).
+fn block_at_or_before(day: NaiveDate) -> NaiveDate {
+    day - Days::new(u64::from(day.day0() % 8))
+}
+
+/// `day` if a block starts on it, else the start of the next block.
+fn block_at_or_after(day: NaiveDate) -> NaiveDate {
+    let start = block_at_or_before(day);
+    if start == day {
+        day
+    } else if start.day() == 25 {
+        month_at_or_after(day)
+    } else {
+        start + Days::new(8)
+    }
 }
 
 #[cfg(test)]
@@ -203,8 +248,15 @@ mod tests {
         );
     }
 
+    fn dates(lo: &str, hi: &str) -> Option<Span<NaiveDate>> {
+        Some(Span {
+            lo: Some(date(lo)),
+            hi: Some(date(hi)),
+        })
+    }
+
     #[test]
-    fn a_long_range_is_edges_days_months_days_edges() {
+    fn a_long_range_is_edges_days_blocks_months_days_edges() {
         let plan = Plan::new(&Resolved {
             lo: Some(time("2026-01-15T10:00:00Z")),
             hi: Some(time("2026-04-03T05:00:00Z")),
@@ -213,26 +265,14 @@ mod tests {
             s0: Some(time("2026-01-16T00:00:00Z")),
             s1: Some(time("2026-04-03T00:00:00Z")),
         });
+        assert_eq!(plan.months, dates("2026-02-01", "2026-04-01"));
+        assert_eq!(plan.blocks, [dates("2026-01-17", "2026-02-01"), None]);
         assert_eq!(
-            plan.months,
-            Some(Span {
-                lo: Some(date("2026-02-01")),
-                hi: Some(date("2026-04-01"))
-            })
-        );
-        assert_eq!(
-            plan.days[0],
-            Some(Span {
-                lo: Some(date("2026-01-16")),
-                hi: Some(date("2026-02-01"))
-            })
-        );
-        assert_eq!(
-            plan.days[1],
-            Some(Span {
-                lo: Some(date("2026-04-01")),
-                hi: Some(date("2026-04-03"))
-            })
+            plan.days,
+            [
+                dates("2026-01-16", "2026-01-17"),
+                dates("2026-04-01", "2026-04-03")
+            ]
         );
         assert_eq!(
             plan.edges[0].unwrap().hi,
@@ -242,6 +282,43 @@ mod tests {
             plan.edges[1].unwrap().lo,
             Some(time("2026-04-03T00:00:00Z"))
         );
+    }
+
+    #[test]
+    fn thirty_days_across_a_month_end_read_blocks_between_days() {
+        let plan = Plan::new(&Resolved {
+            lo: Some(time("2026-10-23T22:00:00Z")),
+            hi: Some(time("2026-11-22T23:00:00Z")),
+            d0: Some(date("2026-10-24")),
+            d1: Some(date("2026-11-23")),
+            s0: Some(time("2026-10-23T22:00:00Z")),
+            s1: Some(time("2026-11-22T23:00:00Z")),
+        });
+        assert_eq!(plan.months, None);
+        assert_eq!(plan.blocks, [dates("2026-10-25", "2026-11-17"), None]);
+        assert_eq!(
+            plan.days,
+            [
+                dates("2026-10-24", "2026-10-25"),
+                dates("2026-11-17", "2026-11-23")
+            ]
+        );
+        assert_eq!(plan.edges, [None, None]);
+    }
+
+    #[test]
+    fn blocks_start_on_the_1st_9th_17th_and_25th() {
+        for (day, before, after) in [
+            ("2024-02-29", "2024-02-25", "2024-03-01"),
+            ("2026-01-25", "2026-01-25", "2026-01-25"),
+            ("2026-01-31", "2026-01-25", "2026-02-01"),
+            ("2026-01-10", "2026-01-09", "2026-01-17"),
+            ("2026-01-17", "2026-01-17", "2026-01-17"),
+            ("2026-01-24", "2026-01-17", "2026-01-25"),
+        ] {
+            assert_eq!(block_at_or_before(date(day)), date(before), "{day}");
+            assert_eq!(block_at_or_after(date(day)), date(after), "{day}");
+        }
     }
 
     #[test]

@@ -47,7 +47,8 @@ const STEPS: &[(&str, &str)] = &[
          select store_id, g.grain, g.period, product_id, sum(quantity), sum(revenue), sum(orders),
                 sum(lines), sum(lines_without_cost), sum(costed_revenue), sum(cost)
          from analytics_product_sales,
-              lateral (values ('month', date_trunc('month', period::timestamp)::date),
+              lateral (values ('block', period - (extract(day from period)::int - 1) % 8),
+                              ('month', date_trunc('month', period::timestamp)::date),
                               ('all', '-infinity'::date)) as g(grain, period)
          where analytics_product_sales.grain = 'day'
          group by 1, 2, 3, 4",
@@ -68,7 +69,8 @@ const STEPS: &[(&str, &str)] = &[
             (store_id, grain, period, category, shard, revenue, quantity, orders)
          select store_id, g.grain, g.period, category, shard, sum(revenue), sum(quantity), sum(orders)
          from analytics_category_sales,
-              lateral (values ('month', date_trunc('month', period::timestamp)::date),
+              lateral (values ('block', period - (extract(day from period)::int - 1) % 8),
+                              ('month', date_trunc('month', period::timestamp)::date),
                               ('all', '-infinity'::date)) as g(grain, period)
          where analytics_category_sales.grain = 'day'
          group by 1, 2, 3, 4, 5",
@@ -111,7 +113,8 @@ const STEPS: &[(&str, &str)] = &[
          select store_id, g.grain, g.period, status, shard, sum(orders), sum(revenue),
                 sum(processing_seconds)
          from analytics_status_counts,
-              lateral (values ('month', date_trunc('month', period::timestamp)::date),
+              lateral (values ('block', period - (extract(day from period)::int - 1) % 8),
+                              ('month', date_trunc('month', period::timestamp)::date),
                               ('all', '-infinity'::date)) as g(grain, period)
          where analytics_status_counts.grain = 'day'
          group by 1, 2, 3, 4, 5",

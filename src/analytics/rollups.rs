@@ -25,7 +25,11 @@ macro_rules! grains {
         concat!(
             "(values ('day', ",
             $day,
-            "::date), ('month', date_trunc('month', ",
+            "::date), ('block', ",
+            $day,
+            "::date - (extract(day from ",
+            $day,
+            "::date)::int - 1) % 8), ('month', date_trunc('month', ",
             $day,
             "::date::timestamp)::date), ('all', '-infinity'::date)) as g(grain, period)"
         )

@@ -77,7 +77,7 @@ pub struct CategoryList {
     pub data: Vec<CategorySales>,
 }
 
-/// Per-product totals over a plan (`$14` the product, for one product only).
+/// Per-product totals over a plan (`$18` the product, for one product only).
 macro_rules! product_totals {
     ($rollup_filter:literal, $order_filter:literal) => {
         concat!(
@@ -121,7 +121,7 @@ macro_rules! top_products {
              order by ",
             $column,
             " desc nulls last, t.product_id
-             limit $14"
+             limit $18"
         )
     };
 }
@@ -156,7 +156,7 @@ pub async fn product_sales(
     product_id: Uuid,
 ) -> sqlx::Result<ProductSales> {
     let query = sqlx::query_as::<_, (i64, Decimal, i64)>(concat!(
-        product_totals!(" and product_id = $14", " and i.product_id = $14"),
+        product_totals!(" and product_id = $18", " and i.product_id = $18"),
         "select coalesce(sum(quantity), 0)::bigint, coalesce(sum(revenue), 0),
                 coalesce(sum(orders), 0)::bigint
          from totals"
@@ -181,14 +181,14 @@ pub async fn category_sales(
     let query = sqlx::query_as::<_, CategorySales>(concat!(
         "with parts as (
             select category, revenue, quantity, orders from analytics_category_sales
-            where store_id = $1 and ($14::text is null or category = $14) and ",
+            where store_id = $1 and ($18::text is null or category = $18) and ",
         periods!(),
         " union all
             select category, sum(revenue), sum(quantity), count(*) from (
                 select i.category, sum(i.line_total) as revenue, sum(i.quantity) as quantity
                 from orders o join order_items i on i.order_id = o.id
                 where o.store_id = $1 and o.status <> 'cancelled' and o.deleted_at is null
-                  and ($14::text is null or i.category = $14) and ",
+                  and ($18::text is null or i.category = $18) and ",
         edges!("o.created_at"),
         "       group by o.id, i.category
             ) per_order group by category

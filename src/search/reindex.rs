@@ -47,16 +47,11 @@ pub async fn reindex(
         .begin_rebuild()
         .await
         .context("starting a fresh index")?;
-    let mut after: Option<Uuid> = None;
+    // Reading the next page from PostgreSQL overlaps with indexing this one.
+    let (pages, mut received) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::spawn(read_pages(pool.clone(), pages));
     let mut documents = 0u64;
-    loop {
-        let mut conn = pool.acquire().await?;
-        let page = document::load_page(&mut conn, after, PAGE).await?;
-        drop(conn);
-        let Some(last) = page.last() else {
-            break;
-        };
-        after = Some(last.id);
+    while let Some(page) = received.recv().await {
         documents += page.len() as u64;
         progress.inc(page.len() as u64);
         engine
@@ -64,6 +59,7 @@ pub async fn reindex(
             .await
             .context("writing the fresh index")?;
     }
+    reader.await.context("the page reader stopped")??;
     engine
         .finish_rebuild()
         .await
@@ -95,6 +91,26 @@ pub async fn reindex(
         documents_per_second: documents as f64 / seconds.max(1e-9),
         requeued,
     })
+}
+
+/// Sends every order's document, a page at a time, in id order.
+async fn read_pages(
+    pool: PgPool,
+    pages: tokio::sync::mpsc::Sender<Vec<document::OrderDocument>>,
+) -> anyhow::Result<()> {
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut conn = pool.acquire().await?;
+        let page = document::load_page(&mut conn, after, PAGE).await?;
+        drop(conn);
+        let Some(last) = page.last() else {
+            return Ok(());
+        };
+        after = Some(last.id);
+        if pages.send(page).await.is_err() {
+            return Ok(());
+        }
+    }
 }
 
 /// Waits until every transaction that was running when this was called has ended,

@@ -2,17 +2,18 @@
 //!
 //! Order `i` of seed `s` is generated from its own RNG, seeded from `(s, i)`
 //! alone, so the data never depends on chunk size, on how often a run was
-//! interrupted, or on `--orders` (a larger N only adds orders). Chunks of
-//! orders are written with COPY, one transaction each, recorded in
-//! `seed_chunks` in that same transaction (see `migrations/0003_seed_runs.sql`).
+//! interrupted, or on `--orders` (a larger N only adds orders). Orders are
+//! written in the order they were placed, in chunks, each chunk one COPY
+//! transaction; a re-run finds what exists by `external_id`
+//! (`seed-<seed>-<ordinal>`) and writes only the rest.
 //!
 //! - [`catalog`]: the products each store sells;
 //! - [`people`] and [`names`]: customers, phones, addresses;
 //! - [`clock`]: when orders happen;
 //! - [`orders`]: one order with its lines and timeline;
 //! - [`copy`]: COPY text encoding and writing;
-//! - [`resume`]: what earlier runs already wrote;
-//! - [`pipeline`]: generating the next chunk while the last one is written;
+//! - [`resume`]: what earlier runs of the seed did;
+//! - [`pipeline`]: the run, generating chunks while others are written;
 //! - [`verify`]: the API's rules checked over the whole database.
 
 pub mod catalog;
@@ -55,6 +56,9 @@ pub struct SeedArgs {
     /// Orders per COPY transaction (resumable unit).
     #[arg(long, default_value_t = 10_000)]
     pub chunk: u64,
+    /// Connections writing chunks at once.
+    #[arg(long, default_value_t = 2)]
+    pub writers: usize,
     /// Orders fall in the two years before this date (default: today UTC, or
     /// the date an earlier run of this seed used).
     #[arg(long)]
@@ -75,6 +79,8 @@ pub struct SeedOptions {
     pub seed: u64,
     pub products: usize,
     pub chunk: u64,
+    /// Connections writing chunks at once.
+    pub writers: usize,
     pub until: Option<NaiveDate>,
 }
 
@@ -86,6 +92,7 @@ impl Default for SeedOptions {
             seed: 42,
             products: 1000,
             chunk: 10_000,
+            writers: 2,
             until: None,
         }
     }
@@ -126,6 +133,7 @@ async fn run_on(db: &Database, args: &SeedArgs) -> anyhow::Result<()> {
             seed: args.seed,
             products: args.products,
             chunk: args.chunk,
+            writers: args.writers,
             until: args.until,
         };
         let report = seed(&db.pool, &options, true).await?;

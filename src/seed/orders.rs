@@ -62,21 +62,48 @@ pub struct SeedOrder<'a> {
     pub events: Vec<Event>,
 }
 
+/// The first draws of an order: who buys, in which store, when.
+struct Placement {
+    rng: StdRng,
+    customer: u64,
+    store: usize,
+    created_at: i64,
+}
+
 impl Generator {
-    /// Order `ordinal` of the seed; depends on nothing else.
-    pub fn order(&self, ordinal: u64) -> SeedOrder<'_> {
+    /// When order `ordinal` was placed, without generating the rest of it.
+    pub fn created_at(&self, ordinal: u64) -> i64 {
+        self.place(ordinal).created_at
+    }
+
+    fn place(&self, ordinal: u64) -> Placement {
         let mut rng = super::rng_for(self.seed, super::Domain::Order, ordinal);
         // Repeat buyers: early customers keep coming back, about N/4 in all.
-        let customer = people::customer(self.seed, rng.random_range(0..=ordinal * 2 / 7));
-        let preferred = self
-            .stores
-            .iter()
-            .position(|s| s.id == customer.country.store);
-        let store = match preferred {
-            Some(index) if rng.random_ratio(92, 100) => &self.stores[index],
-            _ => &self.stores[rng.random_range(0..self.stores.len())],
+        let customer = rng.random_range(0..=ordinal * 2 / 7);
+        let home = people::country_of(self.seed, customer).store;
+        let store = match self.stores.iter().position(|s| s.id == home) {
+            Some(index) if rng.random_ratio(92, 100) => index,
+            _ => rng.random_range(0..self.stores.len()),
         };
-        let created_at = store.clock.created_at(&self.window, &mut rng);
+        let created_at = self.stores[store].clock.created_at(&self.window, &mut rng);
+        Placement {
+            rng,
+            customer,
+            store,
+            created_at,
+        }
+    }
+
+    /// Order `ordinal` of the seed; depends on nothing else.
+    pub fn order(&self, ordinal: u64) -> SeedOrder<'_> {
+        let Placement {
+            mut rng,
+            customer,
+            store,
+            created_at,
+        } = self.place(ordinal);
+        let customer = people::customer(self.seed, customer);
+        let store = &self.stores[store];
         let random: [u8; 10] = rng.random();
         let id = uuid::Builder::from_unix_timestamp_millis(created_at as u64, &random).into_uuid();
 

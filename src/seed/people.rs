@@ -5,7 +5,6 @@
 use rand::Rng;
 use rand::rngs::StdRng;
 
-use super::clock::pick_weighted;
 use super::names::{COUNTRIES, Country, Postal};
 
 /// A repeat buyer: the same customer index always gives the same person.
@@ -32,8 +31,7 @@ pub struct Address {
 /// Customer `index` of the seed's pool.
 pub fn customer(seed: u64, index: u64) -> Customer {
     let mut rng = super::rng_for(seed, super::Domain::Customer, index);
-    let weights: Vec<u32> = COUNTRIES.iter().map(|country| country.weight).collect();
-    let country = &COUNTRIES[pick_weighted(&mut rng, &weights)];
+    let country = pick_country(&mut rng);
     let (first, last) = person_name(&mut rng, country);
     let email = (rng.random_ratio(49, 50)).then(|| email(&mut rng, first, &last, country));
     let phone = (rng.random_ratio(4, 5)).then(|| phone(&mut rng, country));
@@ -46,6 +44,23 @@ pub fn customer(seed: u64, index: u64) -> Customer {
         address: address(&mut rng, country),
         vip: rng.random_ratio(3, 100),
     }
+}
+
+/// Where customer `index` lives: the first draw of [`customer`], cheaply.
+pub fn country_of(seed: u64, index: u64) -> &'static Country {
+    pick_country(&mut super::rng_for(seed, super::Domain::Customer, index))
+}
+
+fn pick_country(rng: &mut StdRng) -> &'static Country {
+    let total: u32 = COUNTRIES.iter().map(|country| country.weight).sum();
+    let mut x = rng.random_range(0..total);
+    for country in COUNTRIES {
+        if x < country.weight {
+            return country;
+        }
+        x -= country.weight;
+    }
+    &COUNTRIES[0]
 }
 
 /// A first and last name from the country; Polish surnames agree in gender.

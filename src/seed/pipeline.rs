@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 
 use super::clock::{DAY_MS, StoreClock, Window};
-use super::copy::{Chunk, write_chunk};
+use super::copy::{self, Chunk};
 use super::orders::{Generator, StoreData};
 use super::resume::{self, RunParams};
 use super::{SeedOptions, SeedReport, catalog};
@@ -98,54 +98,83 @@ async fn seed_locked(
         });
     }
 
-    let written = resume::written(pool, options.seed).await?;
-    let already_written = written
-        .iter()
-        .map(|&(first, count)| count.min(options.orders.saturating_sub(first)))
-        .sum();
-    let plan = resume::missing(&written, options.orders, options.chunk);
-    let bar = progress_bar(plan.iter().map(|chunk| chunk.1).sum(), progress);
+    let written = resume::written(pool, options.seed, stores).await?;
+    let already_written = written.iter().filter(|&&o| o < options.orders).count() as u64;
+    let missing = resume::missing(&written, options.orders);
+    let bar = progress_bar(missing.len() as u64, progress);
+    let trusted = copy::may_skip_fk_checks(pool).await?;
     let generator = Arc::new(Generator {
         seed: options.seed,
         window,
         stores: data,
     });
-    let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_AHEAD);
+    let writers = options.writers.max(1);
+    let (senders, receivers): (Vec<_>, Vec<_>) = (0..writers)
+        .map(|_| mpsc::channel::<Chunk>(CHUNKS_AHEAD))
+        .unzip();
+    let chunk_size = options.chunk.max(1) as usize;
     let producer = tokio::task::spawn_blocking(move || {
-        for (first, count) in plan {
-            if sender
-                .blocking_send(generate(&generator, first, count))
-                .is_err()
-            {
+        let plan = in_time_order(&generator, missing);
+        for (index, ordinals) in plan.chunks(chunk_size).enumerate() {
+            let mut chunk = Chunk::new(ordinals.len());
+            for &ordinal in ordinals {
+                chunk.push(generator.seed, &generator.order(ordinal));
+            }
+            if senders[index % senders.len()].blocking_send(chunk).is_err() {
                 break;
             }
         }
     });
-    let (mut written_now, mut chunks) = (0, 0);
-    while let Some(chunk) = receiver.recv().await {
-        write_chunk(pool, options.seed, &chunk).await?;
-        written_now += chunk.count;
-        chunks += 1;
-        bar.inc(chunk.count);
-    }
+    let writing = receivers.into_iter().map(|mut receiver| {
+        let bar = bar.clone();
+        async move {
+            let (mut written, mut chunks) = (0, 0);
+            while let Some(chunk) = receiver.recv().await {
+                copy::write_chunk(pool, &chunk, trusted).await?;
+                written += chunk.count;
+                chunks += 1;
+                bar.inc(chunk.count);
+            }
+            anyhow::Ok((written, chunks))
+        }
+    });
+    let totals = futures::future::try_join_all(writing).await?;
     producer.await.context("generating orders")?;
     bar.finish_and_clear();
     Ok(SeedReport {
-        written: written_now,
+        written: totals.iter().map(|t| t.0).sum(),
         already_written,
-        chunks,
+        chunks: totals.iter().map(|t| t.1).sum(),
         until,
         elapsed: started.elapsed(),
     })
 }
 
-/// Encodes orders `first..first + count`.
-fn generate(generator: &Generator, first: u64, count: u64) -> Chunk {
-    let mut chunk = Chunk::new(first, count);
-    for ordinal in first..first + count {
-        chunk.push(generator.seed, &generator.order(ordinal));
-    }
-    chunk
+/// The ordinals sorted by when their orders were placed. Written in this
+/// order, every time-keyed index (ids are UUIDv7, items and events key on the
+/// order id) grows at its right edge instead of taking random inserts, and
+/// order numbers rise with time as a shop's do.
+fn in_time_order(generator: &Generator, ordinals: Vec<u64>) -> Vec<u64> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let part = ordinals.len().div_ceil(threads).max(1);
+    let mut timed: Vec<(i64, u64)> = std::thread::scope(|scope| {
+        let parts: Vec<_> = ordinals
+            .chunks(part)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&ordinal| (generator.created_at(ordinal), ordinal))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().expect("placing orders"))
+            .collect()
+    });
+    timed.sort_unstable();
+    timed.into_iter().map(|(_, ordinal)| ordinal).collect()
 }
 
 /// Creates a known store if it is missing; returns the store's currency and time zone.

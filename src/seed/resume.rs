@@ -1,9 +1,10 @@
-//! What earlier runs of a seed already wrote (tables `seed_runs` and
-//! `seed_chunks`), so a re-run writes only what is missing.
+//! What earlier runs of a seed did: the parameters they used (`seed_runs`)
+//! and the orders they wrote (their `external_id`s), so a re-run writes only
+//! what is missing, the same way.
 
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 
 /// The parameters a seed's data depends on, besides the seed itself.
 pub struct RunParams<'a> {
@@ -54,55 +55,35 @@ pub async fn start_run(pool: &PgPool, params: &RunParams<'_>) -> anyhow::Result<
     Ok(until)
 }
 
-/// Ordinals already written for the seed, as sorted `(first, count)` ranges.
-pub async fn written(pool: &PgPool, seed: u64) -> anyhow::Result<Vec<(u64, u64)>> {
-    let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "select first_ordinal, orders from seed_chunks where seed = $1 order by first_ordinal",
+/// Ordinals of the seed's orders already in the database. A chunk's orders
+/// commit together, so these are exactly the chunks earlier runs finished.
+pub async fn written(pool: &PgPool, seed: u64, stores: &[String]) -> anyhow::Result<Vec<u64>> {
+    let prefix = format!("seed-{seed}-");
+    let ids: Vec<String> = sqlx::query_scalar(
+        "select external_id from orders where store_id = any($1) and starts_with(external_id, $2)",
     )
-    .bind(seed as i64)
+    .bind(stores)
+    .bind(&prefix)
     .fetch_all(pool)
     .await
-    .context("reading the written chunks")?;
-    Ok(rows
-        .into_iter()
-        .map(|(first, count)| (first as u64, count as u64))
+    .context("reading which seeded orders exist")?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| id.strip_prefix(&prefix)?.parse().ok())
         .collect())
 }
 
-/// The chunks still to write so that ordinals `0..orders` all exist: the gaps
-/// between written ranges, cut to at most `chunk` orders each.
-pub fn missing(written: &[(u64, u64)], orders: u64, chunk: u64) -> Vec<(u64, u64)> {
-    let chunk = chunk.max(1);
-    let mut gaps = Vec::new();
-    let mut next = 0;
-    for &(first, count) in written.iter().chain([(orders, 0)].iter()) {
-        let gap_end = first.min(orders);
-        let mut start = next;
-        while start < gap_end {
-            let count = chunk.min(gap_end - start);
-            gaps.push((start, count));
-            start += count;
+/// The ordinals in `0..orders` not yet written.
+pub fn missing(written: &[u64], orders: u64) -> Vec<u64> {
+    let mut done = vec![false; usize::try_from(orders).unwrap_or(usize::MAX)];
+    for &ordinal in written {
+        if let Some(slot) = usize::try_from(ordinal).ok().and_then(|i| done.get_mut(i)) {
+            *slot = true;
         }
-        next = next.max(first + count);
     }
-    gaps
-}
-
-/// Records a chunk as written; call inside the chunk's transaction.
-pub async fn record_chunk(
-    conn: &mut PgConnection,
-    seed: u64,
-    first: u64,
-    count: u64,
-) -> anyhow::Result<()> {
-    sqlx::query("insert into seed_chunks (seed, first_ordinal, orders) values ($1, $2, $3)")
-        .bind(seed as i64)
-        .bind(first as i64)
-        .bind(count as i64)
-        .execute(conn)
-        .await
-        .context("recording the chunk")?;
-    Ok(())
+    (0..orders)
+        .filter(|&ordinal| !done[ordinal as usize])
+        .collect()
 }
 
 #[cfg(test)]
@@ -110,14 +91,9 @@ mod tests {
     use super::missing;
 
     #[test]
-    fn missing_chunks_fill_the_gaps_only() {
-        assert_eq!(missing(&[], 25, 10), vec![(0, 10), (10, 10), (20, 5)]);
-        assert_eq!(missing(&[(0, 10), (10, 10)], 20, 10), vec![]);
-        assert_eq!(
-            missing(&[(0, 10), (20, 10)], 35, 10),
-            vec![(10, 10), (30, 5)]
-        );
-        assert_eq!(missing(&[(0, 10)], 5, 10), vec![]);
-        assert_eq!(missing(&[(0, 7)], 20, 10), vec![(7, 10), (17, 3)]);
+    fn missing_ordinals_are_the_gaps_below_the_target() {
+        assert_eq!(missing(&[], 3), vec![0, 1, 2]);
+        assert_eq!(missing(&[0, 2, 7], 4), vec![1, 3]);
+        assert_eq!(missing(&[0, 1, 2, 3], 2), Vec::<u64>::new());
     }
 }

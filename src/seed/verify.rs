@@ -42,6 +42,17 @@ const CHECKS: &[(&str, &str)] = &[
         "select count(*) from order_items where quantity < 1 or quantity > 10000",
     ),
     (
+        "items reference existing orders and products",
+        "select count(*) from order_items i
+         where not exists (select 1 from orders o where o.id = i.order_id)
+            or not exists (select 1 from products p where p.id = i.product_id)",
+    ),
+    (
+        "events reference existing orders",
+        "select count(*) from order_events e
+         where not exists (select 1 from orders o where o.id = e.order_id)",
+    ),
+    (
         "items' products belong to the order's store",
         "select count(*) from order_items i
          join orders o on o.id = i.order_id
