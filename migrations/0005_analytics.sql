@@ -12,6 +12,9 @@
 -- partial edge days from the order rows, so a top-N over all history reads a
 -- few thousand rows and one over any range at most ~20 rows per product.
 --
+-- Queries read a few thousand rows each: starting parallel workers costs more
+-- than it saves, so the tables opt out of parallel scans (`parallel_workers = 0`).
+--
 -- Rows whose figures fall back to zero are deleted, so a rebuild produces
 -- exactly the rows that live maintenance keeps. The tables carry no foreign
 -- keys: they are derived data, and a foreign-key check would take a share lock
@@ -64,7 +67,7 @@ create table analytics_product_sales (
     costed_revenue      numeric not null,
     cost                numeric not null,
     primary key (store_id, grain, period, product_id)
-);
+) with (parallel_workers = 0);
 
 -- One product's figures over a range (`/products/{id}/sales`).
 create index analytics_product_sales_product_idx
@@ -82,7 +85,7 @@ create table analytics_category_sales (
     quantity  bigint not null,
     orders    bigint not null,
     primary key (store_id, grain, period, category, shard)
-);
+) with (parallel_workers = 0);
 
 -- Per store × customer × local day. A customer has few order days, so all time
 -- is a short primary-key range; first/last order times are exact per day (a
@@ -96,7 +99,7 @@ create table analytics_customer_sales (
     first_at     timestamptz not null,
     last_at      timestamptz not null,
     primary key (store_id, customer_id, day)
-);
+) with (parallel_workers = 0);
 
 -- Per store × UTC hour × shard.
 create table analytics_hourly_sales (
@@ -106,7 +109,7 @@ create table analytics_hourly_sales (
     orders    bigint not null,
     revenue   numeric not null,
     primary key (store_id, hour, shard)
-);
+) with (parallel_workers = 0);
 
 -- Per store × period × status × shard, over orders that are not deleted.
 -- `processing_seconds` sums completed_at - created_at of completed orders.
@@ -120,7 +123,7 @@ create table analytics_status_counts (
     revenue             numeric not null,
     processing_seconds  numeric not null,
     primary key (store_id, grain, period, status, shard)
-);
+) with (parallel_workers = 0);
 
 -- A customer's orders in one store, for exact first/last order times and for
 -- the partial edge days of a lifetime-value range.

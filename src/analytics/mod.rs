@@ -3,9 +3,12 @@
 //! [`rollups`] keeps per store × product / category / customer / hour / status
 //! figures in step with the orders inside every order write; [`rebuild`]
 //! recomputes them from the orders. A query's range is resolved in [`range`]
-//! and split in [`plan`] into whole months, whole days and partial edge days,
-//! so figures over any range read few rows and stay exact. [`routes`] serves
-//! them under `/v1/analytics`.
+//! and split in [`plan`] into whole months, 8-day blocks, whole days and
+//! partial edge days, so figures over any range read few rows and stay exact.
+//! [`routes`] serves them under `/v1/analytics`.
+//!
+//! Orders written behind the hook's back (a bulk `seed` or import) need an
+//! `ordersearch rollups rebuild` before live changes to them are recorded.
 
 #[macro_use]
 mod plan;

@@ -28,9 +28,12 @@ pub mod verify;
 
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::NaiveDate;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{ConnectOptions, PgPool};
 
 pub use self::pipeline::seed;
 pub use self::verify::verify;
@@ -107,7 +110,10 @@ pub struct SeedReport {
     pub already_written: u64,
     pub chunks: u64,
     pub until: NaiveDate,
+    /// Time taken to write the orders.
     pub elapsed: Duration,
+    /// Time taken afterwards to rebuild the analytics rollups, if anything was written.
+    pub rollups: Option<Duration>,
 }
 
 impl SeedReport {
@@ -150,6 +156,12 @@ async fn run_on(db: &Database, args: &SeedArgs) -> anyhow::Result<()> {
                 report.orders_per_second(),
                 report.already_written
             );
+            if let Some(rollups) = report.rollups {
+                println!(
+                    "analytics rollups rebuilt in {:.1} s",
+                    rollups.as_secs_f64()
+                );
+            }
         }
         if args.no_verify {
             return Ok(());
@@ -168,6 +180,18 @@ async fn run_on(db: &Database, args: &SeedArgs) -> anyhow::Result<()> {
     anyhow::ensure!(failed == 0, "{failed} rule(s) have violations");
     println!("all {} rules hold", results.len());
     Ok(())
+}
+
+/// A few connections to `pool`'s database for statements that are long by
+/// design (COPY of a chunk, a check scanning every order): not logged, so
+/// they do not print "slow statement" warnings over the progress bar.
+pub(crate) async fn bulk_pool(pool: &PgPool, connections: u32) -> anyhow::Result<PgPool> {
+    let options = pool.connect_options().as_ref().clone();
+    PgPoolOptions::new()
+        .max_connections(connections)
+        .connect_with(options.disable_statement_logging())
+        .await
+        .context("connecting for bulk statements")
 }
 
 /// Independent random streams, so adding one kind of draw never shifts another.

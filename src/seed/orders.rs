@@ -108,39 +108,22 @@ impl Generator {
         let id = uuid::Builder::from_unix_timestamp_millis(created_at as u64, &random).into_uuid();
 
         let wholesale = rng.random_ratio(3, 200);
-        let count = (1 + pick_weighted(&mut rng, &LINE_WEIGHTS)).min(store.catalog.len());
-        let mut lines: Vec<(&Product, i32)> = Vec::with_capacity(count);
-        while lines.len() < count {
-            // Popular products first: the catalog's early entries sell most.
-            let index = (store.catalog.len() as f64 * rng.random::<f64>().powf(2.2)) as usize;
-            let product = &store.catalog[index.min(store.catalog.len() - 1)];
-            if lines.iter().all(|(line, _)| line.id != product.id) {
-                let quantity = if wholesale {
-                    rng.random_range(3..=5)
-                } else {
-                    1 + pick_weighted(&mut rng, &QUANTITY_WEIGHTS) as i32
-                };
-                lines.push((product, quantity));
-            }
-        }
+        let lines = pick_lines(&mut rng, &store.catalog, wholesale);
         let total = lines.iter().map(|(p, q)| p.price * i64::from(*q)).sum();
 
         let gift = rng.random_ratio(1, 25);
-        let mut tags = Vec::new();
-        if customer.vip {
-            tags.push("vip");
-        }
-        if gift {
-            tags.push("gift");
-        }
-        if wholesale {
-            tags.push("wholesale");
-        }
-        if lines
+        let mut tags: Vec<&str> = [
+            (customer.vip, "vip"),
+            (gift, "gift"),
+            (wholesale, "wholesale"),
+        ]
+        .into_iter()
+        .filter_map(|(tagged, tag)| tagged.then_some(tag))
+        .collect();
+        let breakable = lines
             .iter()
-            .any(|(p, _)| FRAGILE.contains(&p.category.as_str()))
-            && rng.random_ratio(1, 4)
-        {
+            .any(|(p, _)| FRAGILE.contains(&p.category.as_str()));
+        if breakable && rng.random_ratio(1, 4) {
             tags.push("fragile");
         }
         let note = if gift && rng.random_bool(0.5) {
@@ -151,10 +134,8 @@ impl Generator {
         };
         let (ship_to_name, ship_to) = if gift {
             let (first, last) = people::person_name(&mut rng, customer.country);
-            (
-                format!("{first} {last}"),
-                people::address(&mut rng, customer.country),
-            )
+            let address = people::address(&mut rng, customer.country);
+            (format!("{first} {last}"), address)
         } else {
             (customer.name.clone(), clone_address(&customer.address))
         };
@@ -163,39 +144,7 @@ impl Generator {
         let reached = |status| timeline.changes.iter().find(|c| c.1 == status).map(|c| c.2);
         let tracking =
             reached(Status::Shipped).map(|_| people::tracking(&mut rng, customer.country));
-        let mut events = vec![Event {
-            at: created_at,
-            kind: "created",
-            from: None,
-            to: Some(Status::Pending),
-        }];
-        for &(from, to, at) in &timeline.changes {
-            events.push(Event {
-                at,
-                kind: "status_changed",
-                from: Some(from),
-                to: Some(to),
-            });
-            if to == Status::Shipped {
-                events.push(Event {
-                    at,
-                    kind: "edited",
-                    from: None,
-                    to: None,
-                });
-            }
-        }
-        let mut version = 1 + timeline.changes.len() as i32;
-        if let Some((at, cancelled_by_delete)) = timeline.deleted {
-            events.push(Event {
-                at,
-                kind: "deleted",
-                from: None,
-                to: None,
-            });
-            // DELETE of an open order cancels it in the same write: one version.
-            version += i32::from(!cancelled_by_delete);
-        }
+        let (events, version) = events(created_at, &timeline);
         SeedOrder {
             id,
             ordinal,
@@ -218,6 +167,50 @@ impl Generator {
             events,
         }
     }
+}
+
+/// 1 to 8 distinct products, popular ones (early in the catalog) most often.
+fn pick_lines<'a>(
+    rng: &mut StdRng,
+    catalog: &'a [Product],
+    wholesale: bool,
+) -> Vec<(&'a Product, i32)> {
+    let count = (1 + pick_weighted(rng, &LINE_WEIGHTS)).min(catalog.len());
+    let mut lines: Vec<(&Product, i32)> = Vec::with_capacity(count);
+    while lines.len() < count {
+        let index = (catalog.len() as f64 * rng.random::<f64>().powf(2.2)) as usize;
+        let product = &catalog[index.min(catalog.len() - 1)];
+        if lines.iter().all(|(line, _)| line.id != product.id) {
+            let quantity = if wholesale {
+                rng.random_range(3..=5)
+            } else {
+                1 + pick_weighted(rng, &QUANTITY_WEIGHTS) as i32
+            };
+            lines.push((product, quantity));
+        }
+    }
+    lines
+}
+
+/// The timeline the API would have written, and the order's resulting version
+/// (one per write: creation, each PATCH, the DELETE).
+fn events(created_at: i64, timeline: &Timeline) -> (Vec<Event>, i32) {
+    let event = |at, kind, from, to| Event { at, kind, from, to };
+    let mut events = vec![event(created_at, "created", None, Some(Status::Pending))];
+    for &(from, to, at) in &timeline.changes {
+        events.push(event(at, "status_changed", Some(from), Some(to)));
+        if to == Status::Shipped {
+            // The PATCH that ships an order also sets its tracking.
+            events.push(event(at, "edited", None, None));
+        }
+    }
+    let mut version = 1 + timeline.changes.len() as i32;
+    if let Some((at, cancelled_by_delete)) = timeline.deleted {
+        events.push(event(at, "deleted", None, None));
+        // DELETE of an open order cancels it in the same write: one version.
+        version += i32::from(!cancelled_by_delete);
+    }
+    (events, version)
 }
 
 fn clone_address(address: &Address) -> Address {

@@ -1,6 +1,7 @@
-//! The seeding run: stores and catalogs first, then the missing chunks of
-//! orders, each generated on a blocking thread while the previous one is
-//! being copied into PostgreSQL.
+//! The seeding run: stores and catalogs first; then the missing orders in the
+//! order they were placed, cut into chunks that a blocking thread generates
+//! while `writers` connections copy earlier ones into PostgreSQL; then the
+//! analytics rollups, recomputed.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -101,7 +102,7 @@ async fn seed_locked(
     let written = resume::written(pool, options.seed, stores).await?;
     let already_written = written.iter().filter(|&&o| o < options.orders).count() as u64;
     let missing = resume::missing(&written, options.orders);
-    let bar = progress_bar(missing.len() as u64, progress);
+    let bar = progress_bar(missing.len() as u64, progress, ORDERS_BAR);
     let trusted = copy::may_skip_fk_checks(pool).await?;
     let generator = Arc::new(Generator {
         seed: options.seed,
@@ -109,6 +110,7 @@ async fn seed_locked(
         stores: data,
     });
     let writers = options.writers.max(1);
+    let writing_pool = super::bulk_pool(pool, writers as u32).await?;
     let (senders, receivers): (Vec<_>, Vec<_>) = (0..writers)
         .map(|_| mpsc::channel::<Chunk>(CHUNKS_AHEAD))
         .unzip();
@@ -126,11 +128,11 @@ async fn seed_locked(
         }
     });
     let writing = receivers.into_iter().map(|mut receiver| {
-        let bar = bar.clone();
+        let (bar, writing_pool) = (bar.clone(), &writing_pool);
         async move {
             let (mut written, mut chunks) = (0, 0);
             while let Some(chunk) = receiver.recv().await {
-                copy::write_chunk(pool, &chunk, trusted).await?;
+                copy::write_chunk(writing_pool, &chunk, trusted).await?;
                 written += chunk.count;
                 chunks += 1;
                 bar.inc(chunk.count);
@@ -138,15 +140,28 @@ async fn seed_locked(
             anyhow::Ok((written, chunks))
         }
     });
-    let totals = futures::future::try_join_all(writing).await?;
+    let totals = futures::future::try_join_all(writing).await;
+    writing_pool.close().await;
+    let totals = totals?;
     producer.await.context("generating orders")?;
     bar.finish_and_clear();
+    let written = totals.iter().map(|t| t.0).sum();
+    let elapsed = started.elapsed();
+    // The analytics rollups follow order writes made through the API; these
+    // were not, so the rollups are recomputed (invariant 6).
+    let rollups = if written > 0 {
+        let bar = progress_bar(0, progress, ROLLUPS_BAR);
+        Some(crate::analytics::rebuild(pool, &bar).await?.elapsed)
+    } else {
+        None
+    };
     Ok(SeedReport {
-        written: totals.iter().map(|t| t.0).sum(),
+        written,
         already_written,
         chunks: totals.iter().map(|t| t.1).sum(),
         until,
-        elapsed: started.elapsed(),
+        elapsed,
+        rollups,
     })
 }
 
@@ -203,15 +218,17 @@ async fn ensure_store(pool: &PgPool, id: &str) -> anyhow::Result<(String, String
     }
 }
 
-fn progress_bar(orders: u64, visible: bool) -> ProgressBar {
+const ORDERS_BAR: &str =
+    "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} orders, {per_sec}, ETA {eta}";
+const ROLLUPS_BAR: &str = "{spinner} [{elapsed_precise}] analytics rollups {pos}/{len}: {msg}";
+
+/// A bar on stderr (drawn only on a terminal), or a hidden one.
+fn progress_bar(length: u64, visible: bool, template: &str) -> ProgressBar {
     if !visible {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(orders);
-    let style = ProgressStyle::with_template(
-        "{spinner} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} orders, {per_sec}, ETA {eta}",
-    );
-    if let Ok(style) = style {
+    let bar = ProgressBar::new(length);
+    if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style);
     }
     bar

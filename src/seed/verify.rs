@@ -166,15 +166,21 @@ const CHECKS: &[(&str, &str)] = &[
 
 /// Runs every check; returns (rule, violations) in a fixed order.
 pub async fn verify(pool: &PgPool) -> anyhow::Result<Vec<(String, i64)>> {
-    futures::stream::iter(CHECKS)
-        .map(|&(rule, query)| async move {
-            let violations: i64 = sqlx::query_scalar(query)
-                .fetch_one(pool)
-                .await
-                .with_context(|| format!("checking that {rule}"))?;
-            Ok::<_, anyhow::Error>((rule.to_string(), violations))
+    let checking = super::bulk_pool(pool, PARALLEL as u32).await?;
+    let results = futures::stream::iter(CHECKS)
+        .map(|&(rule, query)| {
+            let checking = &checking;
+            async move {
+                let violations: i64 = sqlx::query_scalar(query)
+                    .fetch_one(checking)
+                    .await
+                    .with_context(|| format!("checking that {rule}"))?;
+                Ok::<_, anyhow::Error>((rule.to_string(), violations))
+            }
         })
         .buffered(PARALLEL)
         .try_collect()
-        .await
+        .await;
+    checking.close().await;
+    results
 }
