@@ -98,7 +98,9 @@ pub async fn record_transition(
         }
         apply_statuses(conn, order_id, &now, &statuses, &signs).await?;
     }
-    let left = counted_before.map(Status::as_str);
+    let left = counted_before
+        .filter(|_| counted_before != counted_now)
+        .map(Status::as_str);
     if sign < 0 || left.is_some() {
         delete_emptied(conn, order_id, &now, sign < 0, left).await?;
     }

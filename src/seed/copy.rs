@@ -38,6 +38,7 @@ pub struct Chunk {
 }
 
 impl Chunk {
+    /// An empty chunk with room for about `capacity` orders.
     pub fn new(capacity: usize) -> Self {
         let orders = capacity;
         Self {

@@ -77,10 +77,15 @@ pub struct SeedArgs {
 /// What to seed, for [`seed`].
 #[derive(Debug, Clone)]
 pub struct SeedOptions {
+    /// Orders the seed should have in total; earlier runs' orders count.
     pub orders: u64,
+    /// Stores to spread them over (order and duplicates do not matter).
     pub stores: Vec<String>,
+    /// The RNG seed.
     pub seed: u64,
+    /// Products per store.
     pub products: usize,
+    /// Orders per COPY transaction.
     pub chunk: u64,
     /// Connections writing chunks at once.
     pub writers: usize,
@@ -108,7 +113,9 @@ pub struct SeedReport {
     pub written: u64,
     /// Orders of this seed that earlier runs had written.
     pub already_written: u64,
+    /// Transactions this call committed.
     pub chunks: u64,
+    /// The end of the two-year window the orders fall in.
     pub until: NaiveDate,
     /// Time taken to write the orders.
     pub elapsed: Duration,
@@ -117,6 +124,7 @@ pub struct SeedReport {
 }
 
 impl SeedReport {
+    /// The write rate of this call (the rollup rebuild not included).
     pub fn orders_per_second(&self) -> f64 {
         self.written as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -186,7 +194,11 @@ async fn run_on(db: &Database, args: &SeedArgs) -> anyhow::Result<()> {
 /// design (COPY of a chunk, a check scanning every order): not logged, so
 /// they do not print "slow statement" warnings over the progress bar.
 pub(crate) async fn bulk_pool(pool: &PgPool, connections: u32) -> anyhow::Result<PgPool> {
-    let options = pool.connect_options().as_ref().clone();
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .application_name("ordersearch seed");
     PgPoolOptions::new()
         .max_connections(connections)
         .connect_with(options.disable_statement_logging())

@@ -151,7 +151,10 @@ async fn seed_locked(
     // were not, so the rollups are recomputed (invariant 6).
     let rollups = if written > 0 {
         let bar = progress_bar(0, progress, ROLLUPS_BAR);
-        Some(crate::analytics::rebuild(pool, &bar).await?.elapsed)
+        let rebuilding = super::bulk_pool(pool, 1).await?;
+        let rebuilt = crate::analytics::rebuild(&rebuilding, &bar).await;
+        rebuilding.close().await;
+        Some(rebuilt?.elapsed)
     } else {
         None
     };

@@ -3,9 +3,11 @@
 
 use chrono::NaiveDate;
 use ordersearch::seed::{SeedOptions, seed, verify};
+use serde_json::json;
 use sqlx::PgPool;
+use uuid::Uuid;
 
-use crate::helpers::fresh_database;
+use crate::helpers::{TestApp, fresh_database};
 
 fn options(orders: u64) -> SeedOptions {
     SeedOptions {
@@ -169,4 +171,64 @@ async fn a_run_with_other_stores_for_the_same_seed_is_refused() {
 
     assert!(error.to_string().contains("--stores"), "{error}");
     assert_eq!(count(&pool, "select count(*) from orders").await, 100);
+}
+
+#[tokio::test]
+async fn seeded_orders_are_served_searched_and_changed_through_the_api() {
+    let app = TestApp::spawn().await;
+    seed(&app.pool, &options(300), false).await.unwrap();
+    let (id, number, email): (Uuid, i64, String) = sqlx::query_as(
+        "select id, number, customer_email from orders
+         where status = 'processing' and deleted_at is null and customer_email is not null
+         order by number limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+
+    let order = app
+        .get(&format!("/v1/orders/{number}"))
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(order.status, 200, "{}", order.body);
+    assert_eq!(order.body["id"], id.to_string());
+    assert!(!order.body["items"].as_array().unwrap().is_empty());
+    let events = app
+        .get(&format!("/v1/orders/{id}/events"))
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(events.status, 200, "{}", events.body);
+    assert_eq!(events.body["data"][0]["kind"], "created", "{}", events.body);
+
+    app.index_all().await;
+    let found = app
+        .get(&format!("/v1/orders/search?q=email:{email}"))
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let hits: Vec<&str> = found.body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|hit| hit["id"].as_str())
+        .collect();
+    assert!(hits.contains(&id.to_string().as_str()), "{}", found.body);
+
+    // The lifecycle carries on from the seeded state.
+    let body = json!({"status": "shipped", "tracking": {"carrier": "DHL", "number": "JJD000123"}});
+    let shipped = app
+        .patch(&format!("/v1/orders/{id}"), &body)
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(shipped.status, 200, "{}", shipped.body);
+    let version: i32 = sqlx::query_scalar("select version from orders where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(shipped.body["version"], version);
 }
