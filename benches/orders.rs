@@ -3,7 +3,8 @@
 //! JSON) in the same run; then bursts of 1 000 and 10 000 concurrent creates
 //! that must produce no error other than the intended 409s (short stock).
 //!
-//! `cargo bench --bench orders` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432).
+//! `cargo bench --bench orders` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432);
+//! `cargo bench --bench orders -- bursts` runs the bursts alone.
 
 mod support;
 
@@ -61,33 +62,9 @@ async fn main() {
     }
 
     let base = server.base.clone();
-    let (client_http, base_http) = (http.clone(), base.clone());
-    let over_http = load(CONCURRENCY, ORDERS, move |index| {
-        let (client, base) = (client_http.clone(), base_http.clone());
-        async move { post_order(&client, &base, &order_body(index, None)).await == 201 }
-    })
-    .await;
-
-    let direct_pool = pool.clone();
-    let direct = load(CONCURRENCY, ORDERS, move |index| {
-        let pool = direct_pool.clone();
-        async move {
-            let new: NewOrder = serde_json::from_value(order_body(index + ORDERS, None)).unwrap();
-            let mut tx = pool.begin().await.unwrap();
-            let created =
-                ordersearch::orders::create::create_order(&mut tx, "default", "bench", &new)
-                    .await
-                    .is_ok();
-            tx.commit().await.is_ok() && created
-        }
-    })
-    .await;
-    report(
-        "POST /v1/orders over HTTP (3 lines, c=32)",
-        &over_http,
-        "same transaction direct on PostgreSQL",
-        &direct,
-    );
+    if !std::env::args().any(|arg| arg == "bursts") {
+        throughput(&http, &base, &pool).await;
+    }
 
     for burst in [1_000usize, 10_000] {
         let hot = format!("HOT-{burst}");
@@ -125,6 +102,38 @@ async fn main() {
         );
     }
     println!("server RSS after the run: {:.1} MiB", server.rss_mib());
+}
+
+/// 3-line orders over HTTP at concurrency 32 next to the same transaction run
+/// directly on PostgreSQL.
+async fn throughput(http: &reqwest::Client, base: &str, pool: &sqlx::PgPool) {
+    let (client_http, base_http) = (http.clone(), base.to_string());
+    let over_http = load(CONCURRENCY, ORDERS, move |index| {
+        let (client, base) = (client_http.clone(), base_http.clone());
+        async move { post_order(&client, &base, &order_body(index, None)).await == 201 }
+    })
+    .await;
+
+    let direct_pool = pool.clone();
+    let direct = load(CONCURRENCY, ORDERS, move |index| {
+        let pool = direct_pool.clone();
+        async move {
+            let new: NewOrder = serde_json::from_value(order_body(index + ORDERS, None)).unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            let created =
+                ordersearch::orders::create::create_order(&mut tx, "default", "bench", &new)
+                    .await
+                    .is_ok();
+            tx.commit().await.is_ok() && created
+        }
+    })
+    .await;
+    report(
+        "POST /v1/orders over HTTP (3 lines, c=32)",
+        &over_http,
+        "same transaction direct on PostgreSQL",
+        &direct,
+    );
 }
 
 /// Posts an order; the status, or 0 when the request failed at the transport.

@@ -163,6 +163,15 @@ impl Server {
 
 /// Starts the release binary on a free port; `database_url` None = zero-config.
 pub async fn start_server(database_url: Option<&str>, data_dir: PathBuf) -> (Server, Duration) {
+    start_server_with(database_url, data_dir, &[]).await
+}
+
+/// Starts the release binary with extra environment (e.g. `MEILI_URL`).
+pub async fn start_server_with(
+    database_url: Option<&str>,
+    data_dir: PathBuf,
+    env: &[(&str, &str)],
+) -> (Server, Duration) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -178,7 +187,8 @@ pub async fn start_server(database_url: Option<&str>, data_dir: PathBuf) -> (Ser
         .env_remove("DATABASE_URL")
         .env_remove("MEILI_URL")
         .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
+        .stderr(Stdio::inherit())
+        .envs(env.iter().copied());
     if let Some(url) = database_url {
         command.env("DATABASE_URL", url);
     }

@@ -46,6 +46,20 @@ pub async fn create_order(
     actor: &str,
     new: &NewOrder,
 ) -> Result<Order, ApiError> {
+    let order = insert_order(conn, store, actor, new).await?;
+    crate::analytics::rollups::record_transition(conn, order.id, None).await?;
+    Ok(order)
+}
+
+/// Everything [`create_order`] does but the analytics rollups: the order, its
+/// items, the stock and the `created` event. Benchmarks use it to price the
+/// rollups; anything that keeps the order must call `create_order` instead.
+pub async fn insert_order(
+    conn: &mut PgConnection,
+    store: &str,
+    actor: &str,
+    new: &NewOrder,
+) -> Result<Order, ApiError> {
     let currency: String = sqlx::query_scalar("select currency from stores where id = $1")
         .bind(store)
         .fetch_one(&mut *conn)
@@ -98,7 +112,6 @@ pub async fn create_order(
         data,
     )
     .await?;
-    crate::analytics::rollups::record_transition(conn, order_id, None).await?;
     let mut orders = repo::with_items(conn, vec![row]).await?;
     orders.pop().ok_or(ApiError::NotFound("order"))
 }

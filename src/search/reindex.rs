@@ -18,6 +18,8 @@ use super::engine::SearchEngine;
 
 /// Orders read per page of the scan.
 const PAGE: i64 = 5000;
+/// Orders marked delivered at the swap above which `orders` is vacuumed.
+const VACUUM_AFTER: u64 = 10_000;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReindexReport {
@@ -75,14 +77,22 @@ pub async fn reindex(
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query(
+    let delivered = sqlx::query(
         "update orders set indexed_stamp = change_stamp
          where change_stamp <= $1 and indexed_stamp <> change_stamp",
     )
     .bind(scan_start_stamp)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected();
     tx.commit().await?;
+    if delivered > VACUUM_AFTER {
+        // The flags of many orders just changed: reclaim the outbox index's
+        // dead entries now rather than whenever autovacuum comes (if enabled).
+        if let Err(error) = sqlx::query("vacuum (analyze) orders").execute(pool).await {
+            tracing::warn!(error = %error, "vacuuming orders after the rebuild failed");
+        }
+    }
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
     Ok(ReindexReport {

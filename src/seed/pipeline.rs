@@ -150,6 +150,11 @@ async fn seed_locked(
     // The analytics rollups follow order writes made through the API; these
     // were not, so the rollups are recomputed (invariant 6).
     let rollups = if written > 0 {
+        // Planner statistics for what was just written: the backlog count and
+        // analytics plans depend on them, and autovacuum may be off or late.
+        sqlx::query("analyze orders, order_items, order_events")
+            .execute(pool)
+            .await?;
         let bar = progress_bar(0, progress, ROLLUPS_BAR);
         let rebuilding = super::bulk_pool(pool, 1).await?;
         let rebuilt = crate::analytics::rebuild(&rebuilding, &bar).await;

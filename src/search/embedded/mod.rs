@@ -28,8 +28,8 @@ use super::query::ClauseKind;
 
 /// Memory for the indexing buffer of the serving writer.
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
-/// Memory for the indexing buffer while rebuilding.
-const REBUILD_MEMORY: usize = 256 * 1024 * 1024;
+/// Memory for the indexing buffers while rebuilding: large segments, few of them.
+const REBUILD_MEMORY: usize = 512 * 1024 * 1024;
 
 /// One index generation: its directory, reader and writer.
 struct Generation {
@@ -174,7 +174,15 @@ impl EmbeddedEngine {
         let root = self.root.clone();
         let generation = blocking(move || {
             let _ = std::fs::remove_dir_all(root.join(format!("gen-{next}")));
-            Generation::open(&root, next, REBUILD_MEMORY).map_err(unavailable)
+            let generation = Generation::open(&root, next, REBUILD_MEMORY).map_err(unavailable)?;
+            // A bulk load writes each segment once; merging while loading would
+            // rewrite them (the few large segments it leaves need no merge).
+            generation
+                .writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+            Ok(generation)
         })
         .await?;
         *self
@@ -220,6 +228,7 @@ impl EmbeddedEngine {
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             writer.commit().map_err(unavailable)?;
+            writer.set_merge_policy(Box::new(tantivy::indexer::LogMergePolicy::default()));
             committed.reader.reload().map_err(unavailable)?;
             std::fs::write(root.join("CURRENT"), committed.number.to_string()).map_err(unavailable)
         })

@@ -3,7 +3,9 @@
 //! Every write is one Meilisearch task, awaited until it has succeeded, so what
 //! the indexer acknowledges is searchable (invariant 2). Settings are applied at
 //! connect, before any document. A rebuild fills `<uid>_rebuild` while `<uid>`
-//! serves, then swaps the two atomically and drops the old one.
+//! serves, then swaps the two atomically and drops the old one; its batches are
+//! enqueued without waiting for each (Meilisearch batches queued tasks together),
+//! at most [`REBUILD_IN_FLIGHT`] at a time, and all confirmed before the swap.
 //!
 //! Hits carry the stored [`OrderDocument`]; their highlights come from
 //! [`highlight::highlight`] on it, exactly as the embedded engine's do.
@@ -23,7 +25,7 @@ pub mod settings;
 pub mod tasks;
 pub mod translate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -51,6 +53,10 @@ use super::highlight;
 const SETTINGS_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a batch of documents may take to be indexed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Rebuild batches enqueued and not yet confirmed, at most.
+const REBUILD_IN_FLIGHT: usize = 8;
+/// How long a rebuild batch may take, queued behind the others in flight.
+const REBUILD_WRITE_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long `/readyz` waits for the health endpoint.
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Documents read per page when listing change stamps.
@@ -65,7 +71,14 @@ pub struct MeiliEngine {
     index_uid: String,
     version: ServerVersion,
     /// The index being rebuilt, while a rebuild is in progress.
-    rebuilding: Mutex<Option<String>>,
+    rebuilding: Mutex<Option<Rebuild>>,
+}
+
+/// A rebuild in progress: the index filled, and its batches not yet confirmed.
+#[derive(Debug, Clone, Default)]
+struct Rebuild {
+    uid: String,
+    in_flight: VecDeque<u32>,
 }
 
 #[derive(Deserialize)]
@@ -159,8 +172,20 @@ impl MeiliEngine {
 
     /// Replaces documents in `uid` as one task and waits for it.
     async fn write(&self, uid: &str, documents: &[OrderDocument]) -> Result<(), EngineError> {
+        match self.enqueue(uid, documents).await? {
+            Some(task) => self.wait(task, WRITE_TIMEOUT, "indexing documents").await,
+            None => Ok(()),
+        }
+    }
+
+    /// Sends documents to `uid` as one task; its uid, not yet awaited.
+    async fn enqueue(
+        &self,
+        uid: &str,
+        documents: &[OrderDocument],
+    ) -> Result<Option<u32>, EngineError> {
         if documents.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let rows: Vec<MeiliDocument<'_>> = documents.iter().map(MeiliDocument::new).collect();
         let task = call(
@@ -168,8 +193,7 @@ impl MeiliEngine {
             self.index(uid).add_or_replace(&rows, Some("id")),
         )
         .await?;
-        self.wait(task.task_uid, WRITE_TIMEOUT, "indexing documents")
-            .await
+        Ok(Some(task.task_uid))
     }
 
     pub async fn upsert(&self, documents: Vec<OrderDocument>) -> Result<(), EngineError> {
@@ -323,28 +347,68 @@ impl MeiliEngine {
         let uid = self.rebuild_uid();
         self.drop_index(&uid).await?;
         self.prepare_index(&uid).await?;
-        *self
-            .rebuilding
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(uid);
+        *self.rebuild_state() = Some(Rebuild {
+            uid,
+            in_flight: VecDeque::new(),
+        });
         Ok(())
     }
 
-    fn rebuilding(&self) -> Result<String, EngineError> {
+    fn rebuild_state(&self) -> std::sync::MutexGuard<'_, Option<Rebuild>> {
         self.rebuilding
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
+    }
+
+    fn rebuilding_uid(&self) -> Result<String, EngineError> {
+        self.rebuild_state()
+            .as_ref()
+            .map(|rebuild| rebuild.uid.clone())
             .ok_or_else(|| EngineError::Rejected(anyhow!("no rebuild in progress")))
     }
 
+    /// Enqueues a batch; waits for the oldest batch in flight when too many are.
     pub async fn rebuild_upsert(&self, documents: Vec<OrderDocument>) -> Result<(), EngineError> {
-        let uid = self.rebuilding()?;
-        self.write(&uid, &documents).await
+        let uid = self.rebuilding_uid()?;
+        let Some(task) = self.enqueue(&uid, &documents).await? else {
+            return Ok(());
+        };
+        let oldest = {
+            let mut state = self.rebuild_state();
+            let rebuild = state
+                .as_mut()
+                .ok_or_else(|| EngineError::Rejected(anyhow!("no rebuild in progress")))?;
+            rebuild.in_flight.push_back(task);
+            if rebuild.in_flight.len() > REBUILD_IN_FLIGHT {
+                rebuild.in_flight.pop_front()
+            } else {
+                None
+            }
+        };
+        match oldest {
+            Some(task) => self.confirm_rebuild_batch(task).await,
+            None => Ok(()),
+        }
     }
 
+    async fn confirm_rebuild_batch(&self, task: u32) -> Result<(), EngineError> {
+        self.wait(task, REBUILD_WRITE_TIMEOUT, "indexing documents")
+            .await
+    }
+
+    /// Confirms every batch still in flight, then swaps the rebuilt index in.
     pub async fn finish_rebuild(&self) -> Result<(), EngineError> {
-        let uid = self.rebuilding()?;
+        let uid = self.rebuilding_uid()?;
+        loop {
+            let next = self
+                .rebuild_state()
+                .as_mut()
+                .and_then(|rebuild| rebuild.in_flight.pop_front());
+            match next {
+                Some(task) => self.confirm_rebuild_batch(task).await?,
+                None => break,
+            }
+        }
         let swap = SwapIndexes {
             indexes: (self.index_uid.clone(), uid.clone()),
             rename: None,
@@ -360,10 +424,7 @@ impl MeiliEngine {
             "swapping in the rebuilt index",
         )
         .await?;
-        *self
-            .rebuilding
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        *self.rebuild_state() = None;
         // `uid` now holds the old documents; the swap is done whether or not this succeeds.
         if let Err(error) = self.drop_index(&uid).await {
             tracing::warn!(index = %uid, error = %error, "could not delete the replaced index");

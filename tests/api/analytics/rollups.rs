@@ -1,6 +1,7 @@
 //! The rollups kept live by order writes are exactly what a rebuild computes
 //! from the orders, whatever the history and however concurrent the writes.
 
+use ordersearch::seed::SeedOptions;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::json;
@@ -59,6 +60,76 @@ async fn rebuild_gives_exactly_the_live_rollups_of_a_random_history() {
     assert_live_equals_rebuild(&shop, &format!("seed {seed}")).await;
 }
 
+/// Walks an order through `steps` as the admin: statuses, or `delete`.
+async fn walk(shop: &Shop, order: &str, steps: &[&str]) {
+    let path = format!("/v1/orders/{order}");
+    for step in steps {
+        let response = if *step == "delete" {
+            shop.app.delete(&path).key(&shop.app.admin).send().await
+        } else {
+            let body = json!({"status": step});
+            shop.app
+                .patch(&path, &body)
+                .key(&shop.app.admin)
+                .send()
+                .await
+        };
+        assert_eq!(response.status, 200, "{step}: {}", response.body);
+    }
+}
+
+/// What happens to seeded orders, by their seeded status: cancels, completions
+/// and deletes (each changes what the order contributes), and moves that do not.
+const SEEDED_MOVES: [(&str, &[&str]); 7] = [
+    ("pending", &["cancelled"]),
+    ("pending", &["processing", "shipped", "completed"]),
+    ("processing", &["cancelled", "delete"]),
+    ("processing", &["shipped"]),
+    ("shipped", &["completed"]),
+    ("completed", &["delete"]),
+    ("cancelled", &["delete"]),
+];
+
+#[tokio::test]
+async fn rebuild_gives_exactly_the_live_rollups_of_seeded_orders_changed_through_the_api() {
+    let seed = super::seed();
+    let shop = Shop::open().await;
+    let options = SeedOptions {
+        orders: 1000,
+        stores: vec!["default".into(), "eu".into(), "us".into()],
+        products: 40,
+        chunk: 250,
+        ..Default::default()
+    };
+    ordersearch::seed::seed(&shop.app.pool, &options, false)
+        .await
+        .expect("seeding");
+
+    let mut moved: Vec<String> = Vec::new();
+    for (status, steps) in SEEDED_MOVES {
+        let picked: Vec<String> = sqlx::query_scalar(
+            "select id::text from orders
+             where status = $1 and deleted_at is null and external_id like 'seed-%'
+               and id::text <> all($2)
+             order by md5(id::text) limit 3",
+        )
+        .bind(status)
+        .bind(&moved)
+        .fetch_all(&shop.app.pool)
+        .await
+        .unwrap();
+        assert_eq!(picked.len(), 3, "seeded {status} orders");
+        for order in &picked {
+            walk(&shop, order, steps).await;
+        }
+        moved.extend(picked);
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    shop.random_history(&mut rng, 40).await;
+
+    assert_live_equals_rebuild(&shop, &format!("seeded, then changed; seed {seed}")).await;
+}
+
 #[tokio::test]
 async fn concurrent_orders_on_one_hot_product_stay_exact_and_never_deadlock() {
     let shop = Shop::open().await;
@@ -82,26 +153,16 @@ async fn concurrent_orders_on_one_hot_product_stay_exact_and_never_deadlock() {
                 .send()
                 .await;
             assert_eq!(created.status, 201, "{}", created.body);
-            let path = format!("/v1/orders/{}", created.body["id"].as_str().unwrap());
+            let order = created.body["id"].as_str().unwrap();
             let steps: &[&str] = match n % 4 {
                 0 => &["cancelled"],
                 1 => &["processing", "shipped", "completed"],
                 2 => &["processing", "shipped"],
                 _ => &[],
             };
-            for status in steps {
-                let body = json!({"status": status});
-                let moved = shop
-                    .app
-                    .patch(&path, &body)
-                    .key(&shop.app.admin)
-                    .send()
-                    .await;
-                assert_eq!(moved.status, 200, "{}", moved.body);
-            }
+            walk(shop, order, steps).await;
             if n % 3 == 0 {
-                let deleted = shop.app.delete(&path).key(&shop.app.admin).send().await;
-                assert_eq!(deleted.status, 200, "{}", deleted.body);
+                walk(shop, order, &["delete"]).await;
             }
         }
     });

@@ -495,6 +495,17 @@ async fn a_real_server_answers_the_relevance_suite_like_the_embedded_engine() {
         labels(&meili.search(&search("10421")).await.unwrap(), &docs),
         BTreeSet::from(["john"])
     );
+    // More batches than are kept in flight: all confirmed before the swap.
+    meili.begin_rebuild().await.unwrap();
+    for document in all
+        .iter()
+        .cycle()
+        .take(crate::search::meili::REBUILD_IN_FLIGHT * 2 + 1)
+    {
+        meili.rebuild_upsert(vec![document.clone()]).await.unwrap();
+    }
+    meili.finish_rebuild().await.unwrap();
+    assert_eq!(meili.document_count().await.unwrap(), all.len() as u64);
     meili.begin_rebuild().await.unwrap();
     meili.finish_rebuild().await.unwrap();
     assert_eq!(meili.document_count().await.unwrap(), 0);

@@ -1,0 +1,211 @@
+//! Meilisearch figures, when `MEILI_URL` (and `MEILI_MASTER_KEY`) name a server:
+//! - `ordersearch reindex` into Meilisearch, docs/s, next to posting the same
+//!   documents (same serialization, same batch size) straight to a fresh index
+//!   with the same settings and waiting for the last task;
+//! - the staff query set through the service (HTTP) next to the engine's own
+//!   round trip (the same search sent with meilisearch-sdk).
+
+use std::time::{Duration, Instant};
+
+use ordersearch::search::document::{self, OrderDocument};
+use ordersearch::search::engine::{FacetField, SearchRequest, Sort};
+use ordersearch::search::meili::MeiliEngine;
+use ordersearch::search::meili::document::MeiliDocument;
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::queries::{StaffQuery, run_queries};
+use crate::support::{self, Stats, start_server_with, temp_dir};
+
+/// The index the service's reindex builds, and the one posted to directly.
+const SERVICE_INDEX: &str = "bench_orders";
+const DIRECT_INDEX: &str = "bench_direct";
+/// Documents per posted batch: the reindex page size.
+const BATCH: i64 = 5000;
+/// How long the last task of the direct load may take.
+const DIRECT_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The Meilisearch server under test.
+pub struct MeiliTarget {
+    url: String,
+    key: Option<String>,
+}
+
+impl MeiliTarget {
+    pub fn from_env() -> Option<Self> {
+        let url = std::env::var("MEILI_URL").ok()?;
+        Some(Self {
+            url: url.trim_end_matches('/').to_string(),
+            key: std::env::var("MEILI_MASTER_KEY").ok(),
+        })
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        let mut env = vec![
+            ("MEILI_URL", self.url.as_str()),
+            ("ORDERSEARCH_MEILI_INDEX", SERVICE_INDEX),
+        ];
+        if let Some(key) = &self.key {
+            env.push(("MEILI_MASTER_KEY", key.as_str()));
+        }
+        env
+    }
+
+    fn request(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        let builder = client.request(method, format!("{}{path}", self.url));
+        match &self.key {
+            Some(key) => builder.bearer_auth(key),
+            None => builder,
+        }
+    }
+}
+
+/// Every Meilisearch figure, printed.
+pub async fn figures(
+    target: &MeiliTarget,
+    pool: &PgPool,
+    database_url: &str,
+    queries: &[StaffQuery],
+) {
+    let orders: i64 = sqlx::query_scalar("select count(*) from orders")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let data_dir = temp_dir("search-meili");
+    let started = Instant::now();
+    crate::reindex(database_url, &data_dir, &target.env());
+    let service = orders as f64 / started.elapsed().as_secs_f64();
+    let direct = post_directly(target, pool).await;
+    println!(
+        "Meilisearch reindex: service {service:.0} docs/s, posting the same documents directly {direct:.0} docs/s, ratio {:.2}x",
+        service / direct
+    );
+
+    let (server, _) = start_server_with(Some(database_url), data_dir, &target.env()).await;
+    let http = support::client(8);
+    let through_service = run_queries(&http, &server.base, queries).await;
+    let engine = MeiliEngine::connect(&target.url, target.key.as_deref(), SERVICE_INDEX)
+        .await
+        .expect("connecting to Meilisearch");
+    let round_trip = engine_round_trips(&engine, queries).await;
+    support::report(
+        "search over HTTP (service on Meilisearch)",
+        &through_service,
+        "the engine's own round trip (SDK)",
+        &round_trip,
+    );
+    println!(
+        "service overhead on Meilisearch: p50 +{:.2} ms, p99 +{:.2} ms",
+        through_service.p50_ms - round_trip.p50_ms,
+        through_service.p99_ms - round_trip.p99_ms
+    );
+}
+
+/// The same searches the service makes, sent to the engine directly.
+async fn engine_round_trips(engine: &MeiliEngine, queries: &[StaffQuery]) -> Stats {
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let started = Instant::now();
+    for round in 0..4 {
+        for query in queries {
+            let request = SearchRequest {
+                query: ordersearch::search::query::parse(&query.q, chrono::Utc::now())
+                    .expect("bench queries parse"),
+                store: None,
+                include_deleted: false,
+                sort: Sort::Relevance,
+                offset: 0,
+                limit: 20,
+                facets: vec![FacetField::Status, FacetField::Category],
+                after_number: None,
+            };
+            let begun = Instant::now();
+            let ok = engine.search(&request).await.is_ok();
+            if round > 0 {
+                latencies.push(begun.elapsed());
+                errors += usize::from(!ok);
+            }
+        }
+    }
+    Stats::from_latencies(latencies, errors, started.elapsed().as_secs_f64() * 0.75)
+}
+
+/// Posts every order's document to a fresh index (same settings as the
+/// service's) without waiting between batches, then waits for the last task.
+/// Returns docs/s, from the first read to the last task's success.
+async fn post_directly(target: &MeiliTarget, pool: &PgPool) -> f64 {
+    let http = reqwest::Client::new();
+    // Connecting prepares the index with the service's settings; start empty.
+    let _ = target
+        .request(
+            &http,
+            reqwest::Method::DELETE,
+            &format!("/indexes/{DIRECT_INDEX}"),
+        )
+        .send()
+        .await;
+    MeiliEngine::connect(&target.url, target.key.as_deref(), DIRECT_INDEX)
+        .await
+        .expect("preparing the direct index");
+    let started = Instant::now();
+    let (mut after, mut documents, mut last_task) = (None::<Uuid>, 0usize, None);
+    loop {
+        let mut conn = pool.acquire().await.unwrap();
+        let page: Vec<OrderDocument> = document::load_page(&mut conn, after, BATCH).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        documents += page.len();
+        let rows: Vec<MeiliDocument<'_>> = page.iter().map(MeiliDocument::new).collect();
+        let task: Value = target
+            .request(
+                &http,
+                reqwest::Method::POST,
+                &format!("/indexes/{DIRECT_INDEX}/documents?primaryKey=id"),
+            )
+            .json(&rows)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        last_task = task["taskUid"].as_u64();
+    }
+    let last_task = last_task.expect("documents were posted");
+    let deadline = Instant::now() + DIRECT_TIMEOUT;
+    loop {
+        let task: Value = target
+            .request(&http, reqwest::Method::GET, &format!("/tasks/{last_task}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        match task["status"].as_str() {
+            Some("succeeded") => break,
+            Some("failed" | "canceled") => panic!("direct load failed: {task}"),
+            _ => {}
+        }
+        assert!(Instant::now() < deadline, "the direct load did not finish");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let _ = target
+        .request(
+            &http,
+            reqwest::Method::DELETE,
+            &format!("/indexes/{DIRECT_INDEX}"),
+        )
+        .send()
+        .await;
+    documents as f64 / seconds
+}
