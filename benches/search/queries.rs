@@ -29,6 +29,20 @@ struct Sample {
     category: String,
 }
 
+/// The ten kinds of staff query, in the order `staff_queries` cycles through them.
+const KINDS: [&str; 10] = [
+    "last name",
+    "first name with a typo + last name",
+    "email",
+    "phone last four",
+    "SKU with separators",
+    "SKU without separators",
+    "number prefix",
+    "city + status",
+    "status + total + created range",
+    "word + category",
+];
+
 fn swap_two(word: &str) -> String {
     let mut chars: Vec<char> = word.chars().collect();
     if chars.len() > 3 {
@@ -44,7 +58,8 @@ pub async fn staff_queries(pool: &PgPool) -> Vec<StaffQuery> {
         "select o.number, o.customer_name, o.customer_email, o.customer_phone, o.shipping_address->>'city' as city,
                 i.sku, i.name as item_name, i.category
          from orders o join order_items i on i.order_id = o.id and i.line = 1
-         where o.deleted_at is null
+         where o.deleted_at is null and o.customer_name is not null
+           and o.customer_email is not null and o.customer_phone is not null
          order by md5(o.id::text) limit $1",
     )
     .bind(QUERIES as i64)
@@ -81,7 +96,8 @@ pub async fn staff_queries(pool: &PgPool) -> Vec<StaffQuery> {
                     text(compact, vec![sample.sku])
                 }
                 6 => {
-                    let prefix = sample.number.to_string()[..5].to_string();
+                    let number = sample.number.to_string();
+                    let prefix = number[..number.len().min(5)].to_string();
                     text(prefix.clone(), vec![prefix])
                 }
                 7 => StaffQuery {
@@ -118,12 +134,14 @@ pub async fn staff_queries(pool: &PgPool) -> Vec<StaffQuery> {
         .collect()
 }
 
+/// Runs the queries 4 rounds (the first warms up) and prints p50/p99 by kind.
 pub async fn run_queries(http: &reqwest::Client, base: &str, queries: &[StaffQuery]) -> Stats {
     let mut latencies = Vec::new();
+    let mut by_kind = vec![Vec::new(); KINDS.len()];
     let mut errors = 0;
     let started = Instant::now();
     for round in 0..4 {
-        for query in queries {
+        for (index, query) in queries.iter().enumerate() {
             let encoded: String = form_urlencoded::byte_serialize(query.q.as_bytes()).collect();
             let url =
                 format!("{base}/v1/orders/search?q={encoded}&facets=status,category&limit=20");
@@ -133,9 +151,17 @@ pub async fn run_queries(http: &reqwest::Client, base: &str, queries: &[StaffQue
             let _ = response.bytes().await;
             if round > 0 {
                 latencies.push(begun.elapsed());
+                by_kind[index % KINDS.len()].push(begun.elapsed());
                 errors += usize::from(!ok);
             }
         }
+    }
+    for (kind, samples) in KINDS.iter().zip(by_kind) {
+        let stats = Stats::from_latencies(samples, 0, 1.0);
+        println!(
+            "  {kind:<36} p50 {:>7.2} ms  p99 {:>7.2} ms",
+            stats.p50_ms, stats.p99_ms
+        );
     }
     Stats::from_latencies(latencies, errors, started.elapsed().as_secs_f64() * 0.75)
 }

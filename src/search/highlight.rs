@@ -32,6 +32,13 @@ pub fn typo_distance(word: &str) -> u8 {
     }
 }
 
+/// Whether a word also matches as the prefix of longer words: from two
+/// characters on. A lone character would expand to thousands of terms (every
+/// word starting with `m`) and match most orders; it matches exactly.
+pub fn matches_as_prefix(word: &str) -> bool {
+    word.chars().count() >= 2
+}
+
 /// Splits text into alphanumeric tokens with their byte ranges, folded.
 fn tokens(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
     let mut out = Vec::new();
@@ -53,7 +60,7 @@ fn tokens(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
 }
 
 fn word_matches(token: &str, word: &str) -> bool {
-    if token.starts_with(word) {
+    if token == word || (matches_as_prefix(word) && token.starts_with(word)) {
         return true;
     }
     let distance = typo_distance(word);

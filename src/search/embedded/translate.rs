@@ -19,7 +19,7 @@ use tantivy::tokenizer::TextAnalyzer;
 
 use super::schema::{Fields, key};
 use crate::search::engine::SearchRequest;
-use crate::search::highlight::typo_distance;
+use crate::search::highlight::{matches_as_prefix, typo_distance};
 use crate::search::normalize;
 use crate::search::query::{ClauseKind, KeywordField, Range};
 
@@ -201,19 +201,19 @@ fn word_query(word: &str, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<d
 
 fn token_query(token: &str, fields: &Fields) -> Box<dyn Query> {
     let text_term = Term::from_field_text(fields.text, token);
-    let mut options: Vec<Box<dyn Query>> = vec![
-        boosted(
-            Box::new(TermQuery::new(
-                text_term.clone(),
-                IndexRecordOption::WithFreqs,
-            )),
-            3.0,
-        ),
-        boosted(
+    let mut options: Vec<Box<dyn Query>> = vec![boosted(
+        Box::new(TermQuery::new(
+            text_term.clone(),
+            IndexRecordOption::WithFreqs,
+        )),
+        3.0,
+    )];
+    if matches_as_prefix(token) {
+        options.push(boosted(
             Box::new(FuzzyTermQuery::new_prefix(text_term.clone(), 0, true)),
             1.5,
-        ),
-    ];
+        ));
+    }
     let distance = typo_distance(token);
     if distance > 0 {
         options.push(Box::new(FuzzyTermQuery::new(text_term, distance, true)));
