@@ -26,16 +26,14 @@ mod routes;
 
 use std::time::{Duration, Instant};
 
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{ConnectOptions, PgPool};
-use support::{server_options, start_server, temp_dir};
+use sqlx::PgPool;
+use support::{start_server, temp_dir};
 
-const DATABASE: &str = "bench_search";
 const ORDERS: u64 = 1_000_000;
 
 #[tokio::main]
 async fn main() {
-    let (url, pool) = seeded_database().await;
+    let (url, pool) = support::seeded_database(ORDERS).await;
     let (server, _) = start_server(Some(&url), temp_dir("analytics")).await;
     wait_for_indexer(&pool).await;
     // Autovacuum may be off or behind: every plan below gets fresh statistics.
@@ -49,54 +47,6 @@ async fn main() {
         agreed,
         "a route answered differently from its naive GROUP BY"
     );
-}
-
-/// The `bench_search` database with its seeded orders (created or topped up);
-/// its URL and a pool.
-async fn seeded_database() -> (String, PgPool) {
-    let options = server_options();
-    let mut admin = options
-        .clone()
-        .database("postgres")
-        .connect()
-        .await
-        .unwrap();
-    let exists: bool =
-        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-            .bind(DATABASE)
-            .fetch_one(&mut admin)
-            .await
-            .unwrap();
-    if !exists {
-        let create = format!("create database {DATABASE}");
-        sqlx::query(sqlx::AssertSqlSafe(create))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let options = options.database(DATABASE);
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        .connect_with(options.clone())
-        .await
-        .unwrap();
-    ordersearch::db::migrate(&pool).await.unwrap();
-    let seeding = ordersearch::seed::SeedOptions {
-        orders: ORDERS,
-        stores: vec!["default".into(), "eu".into(), "us".into()],
-        ..Default::default()
-    };
-    let seeded = ordersearch::seed::seed(&pool, &seeding, false)
-        .await
-        .unwrap();
-    if seeded.written > 0 {
-        println!(
-            "seeded {} orders at {:.0} orders/s",
-            seeded.written,
-            seeded.orders_per_second()
-        );
-    }
-    (options.to_url_lossy().to_string(), pool)
 }
 
 /// Waits until the server's search indexer has caught up (a freshly seeded

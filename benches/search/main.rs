@@ -26,8 +26,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
-use support::{server_options, start_server, temp_dir};
+use support::{start_server, temp_dir};
 
 const ORDERS: u64 = 1_000_000;
 const QUERIES: usize = 120;
@@ -41,8 +40,7 @@ const WRITE_SECONDS: u64 = 20;
 
 #[tokio::main]
 async fn main() {
-    let pool = seeded_database().await;
-    let url = support_url("bench_search");
+    let (url, pool) = support::seeded_database(ORDERS).await;
     let queries = queries::staff_queries(&pool).await;
     if !std::env::args().any(|arg| arg == "meili") {
         embedded_figures(&pool, &url, &queries).await;
@@ -137,55 +135,4 @@ async fn query_set(
             baseline.p99_ms / engine_subset.p99_ms
         );
     }
-}
-
-fn support_url(name: &str) -> String {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    match base.rfind('/') {
-        Some(slash) => format!("{}/{name}", &base[..slash]),
-        None => base,
-    }
-}
-
-/// The `bench_search` database with 1M seeded orders (created or topped up).
-async fn seeded_database() -> PgPool {
-    let options = server_options();
-    let mut admin = sqlx::ConnectOptions::connect(&options.clone().database("postgres"))
-        .await
-        .unwrap();
-    let exists: bool = sqlx::query_scalar(
-        "select exists (select 1 from pg_database where datname = 'bench_search')",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
-    if !exists {
-        sqlx::query("create database bench_search")
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        .connect_with(options.database("bench_search"))
-        .await
-        .unwrap();
-    ordersearch::db::migrate(&pool).await.unwrap();
-    let seed_options = ordersearch::seed::SeedOptions {
-        orders: ORDERS,
-        stores: vec!["default".into(), "eu".into(), "us".into()],
-        ..Default::default()
-    };
-    let report = ordersearch::seed::seed(&pool, &seed_options, false)
-        .await
-        .unwrap();
-    if report.written > 0 {
-        println!(
-            "seeded {} orders at {:.0} orders/s",
-            report.written,
-            report.orders_per_second()
-        );
-    }
-    pool
 }

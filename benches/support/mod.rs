@@ -124,6 +124,57 @@ fn database_url(options: &PgConnectOptions, name: &str) -> String {
     }
 }
 
+/// The database the search and analytics benchmarks share.
+pub const SEEDED_DATABASE: &str = "bench_search";
+
+/// The shared database with `orders` seeded orders over three stores (created
+/// or topped up: seeding is resumable); its URL and a pool.
+pub async fn seeded_database(orders: u64) -> (String, PgPool) {
+    let options = server_options();
+    let mut admin = options
+        .clone()
+        .database("postgres")
+        .connect()
+        .await
+        .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(SEEDED_DATABASE)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+    if !exists {
+        let create = format!("create database {SEEDED_DATABASE}");
+        sqlx::query(sqlx::AssertSqlSafe(create))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    let options = options.database(SEEDED_DATABASE);
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(options.clone())
+        .await
+        .unwrap();
+    ordersearch::db::migrate(&pool).await.unwrap();
+    let seeding = ordersearch::seed::SeedOptions {
+        orders,
+        stores: vec!["default".into(), "eu".into(), "us".into()],
+        ..Default::default()
+    };
+    let seeded = ordersearch::seed::seed(&pool, &seeding, false)
+        .await
+        .unwrap();
+    if seeded.written > 0 {
+        println!(
+            "seeded {} orders at {:.0} orders/s",
+            seeded.written,
+            seeded.orders_per_second()
+        );
+    }
+    (options.to_url_lossy().to_string(), pool)
+}
+
 /// A running `ordersearch serve` process.
 pub struct Server {
     pub child: Child,
