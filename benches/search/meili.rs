@@ -64,6 +64,15 @@ impl MeiliTarget {
             None => builder,
         }
     }
+
+    /// Deletes the directly loaded index (missing is fine).
+    async fn drop_direct_index(&self, http: &reqwest::Client) {
+        let path = format!("/indexes/{DIRECT_INDEX}");
+        let _ = self
+            .request(http, reqwest::Method::DELETE, &path)
+            .send()
+            .await;
+    }
 }
 
 /// Every Meilisearch figure, printed.
@@ -142,14 +151,7 @@ async fn engine_round_trips(engine: &MeiliEngine, queries: &[StaffQuery]) -> Sta
 async fn post_directly(target: &MeiliTarget, pool: &PgPool) -> f64 {
     let http = reqwest::Client::new();
     // Connecting prepares the index with the service's settings; start empty.
-    let _ = target
-        .request(
-            &http,
-            reqwest::Method::DELETE,
-            &format!("/indexes/{DIRECT_INDEX}"),
-        )
-        .send()
-        .await;
+    target.drop_direct_index(&http).await;
     MeiliEngine::connect(&target.url, target.key.as_deref(), DIRECT_INDEX)
         .await
         .expect("preparing the direct index");
@@ -199,13 +201,6 @@ async fn post_directly(target: &MeiliTarget, pool: &PgPool) -> f64 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let _ = target
-        .request(
-            &http,
-            reqwest::Method::DELETE,
-            &format!("/indexes/{DIRECT_INDEX}"),
-        )
-        .send()
-        .await;
+    target.drop_direct_index(&http).await;
     documents as f64 / seconds
 }

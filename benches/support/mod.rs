@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool};
+use sqlx::{ConnectOptions, PgConnection, PgPool};
 use tokio::sync::Semaphore;
 
 /// The admin key the benchmark servers accept.
@@ -81,39 +81,45 @@ pub fn server_options() -> PgConnectOptions {
         .expect("DATABASE_URL parses")
 }
 
-/// A fresh, migrated database; returns its URL and a pool.
-pub async fn fresh_database(name: &str) -> (String, PgPool) {
-    let options = server_options();
-    let mut admin = options
-        .clone()
+/// A connection to the server's `postgres` database, to create others.
+async fn admin_connection() -> PgConnection {
+    server_options()
         .database("postgres")
         .connect()
         .await
-        .expect("connect");
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "drop database if exists {name} with (force)"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
+        .expect("connecting to PostgreSQL")
+}
+
+/// A pool of `connections` on database `name`, migrated; and its URL.
+async fn migrated_pool(name: &str, connections: u32) -> (String, PgPool) {
     let pool = PgPoolOptions::new()
-        .max_connections(40)
-        .connect_with(options.clone().database(name))
+        .max_connections(connections)
+        .connect_with(server_options().database(name))
         .await
         .unwrap();
     ordersearch::db::migrate(&pool).await.unwrap();
-    let url = database_url(&options, name);
-    (url, pool)
+    (database_url(name), pool)
 }
 
-fn database_url(options: &PgConnectOptions, name: &str) -> String {
+/// A fresh, migrated database; returns its URL and a pool.
+pub async fn fresh_database(name: &str) -> (String, PgPool) {
+    let mut admin = admin_connection().await;
+    for statement in [
+        format!("drop database if exists {name} with (force)"),
+        format!("create database {name}"),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(statement))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    migrated_pool(name, 40).await
+}
+
+/// `DATABASE_URL` (or the local server) naming database `name` instead.
+fn database_url(name: &str) -> String {
     let base = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let _ = options;
     match base.rfind('/') {
         Some(slash) => {
             let (head, tail) = base.split_at(slash);
@@ -130,13 +136,7 @@ pub const SEEDED_DATABASE: &str = "bench_search";
 /// The shared database with `orders` seeded orders over three stores (created
 /// or topped up: seeding is resumable); its URL and a pool.
 pub async fn seeded_database(orders: u64) -> (String, PgPool) {
-    let options = server_options();
-    let mut admin = options
-        .clone()
-        .database("postgres")
-        .connect()
-        .await
-        .unwrap();
+    let mut admin = admin_connection().await;
     let exists: bool =
         sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
             .bind(SEEDED_DATABASE)
@@ -150,13 +150,7 @@ pub async fn seeded_database(orders: u64) -> (String, PgPool) {
             .await
             .unwrap();
     }
-    let options = options.database(SEEDED_DATABASE);
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        .connect_with(options.clone())
-        .await
-        .unwrap();
-    ordersearch::db::migrate(&pool).await.unwrap();
+    let (url, pool) = migrated_pool(SEEDED_DATABASE, 16).await;
     let seeding = ordersearch::seed::SeedOptions {
         orders,
         stores: vec!["default".into(), "eu".into(), "us".into()],
@@ -172,7 +166,7 @@ pub async fn seeded_database(orders: u64) -> (String, PgPool) {
             seeded.orders_per_second()
         );
     }
-    (options.to_url_lossy().to_string(), pool)
+    (url, pool)
 }
 
 /// A running `ordersearch serve` process.

@@ -150,8 +150,8 @@ async fn seed_locked(
     // The analytics rollups follow order writes made through the API; these
     // were not, so the rollups are recomputed (invariant 6).
     let rollups = if written > 0 {
-        // Planner statistics for what was just written: the backlog count and
-        // analytics plans depend on them, and autovacuum may be off or late.
+        // Planner statistics for what was just written (the rollup rebuild's
+        // and the API's plans depend on them); autovacuum may be off or late.
         sqlx::query("analyze orders, order_items, order_events")
             .execute(pool)
             .await?;

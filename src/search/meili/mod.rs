@@ -75,10 +75,14 @@ pub struct MeiliEngine {
 }
 
 /// A rebuild in progress: the index filled, and its batches not yet confirmed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 struct Rebuild {
     uid: String,
     in_flight: VecDeque<u32>,
+}
+
+fn no_rebuild() -> EngineError {
+    EngineError::Rejected(anyhow!("no rebuild in progress"))
 }
 
 #[derive(Deserialize)]
@@ -364,7 +368,7 @@ impl MeiliEngine {
         self.rebuild_state()
             .as_ref()
             .map(|rebuild| rebuild.uid.clone())
-            .ok_or_else(|| EngineError::Rejected(anyhow!("no rebuild in progress")))
+            .ok_or_else(no_rebuild)
     }
 
     /// Enqueues a batch; waits for the oldest batch in flight when too many are.
@@ -375,9 +379,7 @@ impl MeiliEngine {
         };
         let oldest = {
             let mut state = self.rebuild_state();
-            let rebuild = state
-                .as_mut()
-                .ok_or_else(|| EngineError::Rejected(anyhow!("no rebuild in progress")))?;
+            let rebuild = state.as_mut().ok_or_else(no_rebuild)?;
             rebuild.in_flight.push_back(task);
             if rebuild.in_flight.len() > REBUILD_IN_FLIGHT {
                 rebuild.in_flight.pop_front()
