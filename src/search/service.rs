@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::document::{self, DocumentCustomer, OrderDocument};
 use super::engine::{EngineError, EngineResults, SearchEngine, SearchRequest};
 use super::query::{ClauseKind, Query};
-use super::status::{self, Backlog};
+use super::status::Backlog;
 use crate::domain::Money;
 use crate::http::error::ApiError;
 
@@ -121,13 +121,27 @@ pub async fn search(
         facets,
     } = engine.search(request).await.map_err(engine_error)?;
     let ids: Vec<Uuid> = hits.iter().map(|hit| hit.document.id).collect();
-    let versions: HashMap<Uuid, i32> =
-        sqlx::query_as("select id, version from orders where id = any($1)")
-            .bind(&ids)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .collect();
+    // The hits' current versions and the backlog in one round trip.
+    let (pending_changes, lag_ms, found, found_versions): (
+        i64,
+        Option<f64>,
+        Option<Vec<Uuid>>,
+        Option<Vec<i32>>,
+    ) = sqlx::query_as(
+        "select b.pending_changes, b.lag_ms, v.ids, v.versions
+         from search_backlog() b,
+              lateral (select array_agg(id) as ids, array_agg(version) as versions
+                       from orders where id = any($1)) v",
+    )
+    .bind(&ids)
+    .fetch_one(pool)
+    .await?;
+    let backlog = Backlog::from_row((pending_changes, lag_ms));
+    let versions: HashMap<Uuid, i32> = found
+        .unwrap_or_default()
+        .into_iter()
+        .zip(found_versions.unwrap_or_default())
+        .collect();
     let mut shaped: Vec<Hit> = hits
         .into_iter()
         .map(|found| {
@@ -146,7 +160,6 @@ pub async fn search(
         front.truncate(request.limit);
         shaped = front;
     }
-    let backlog = status::backlog(pool).await?;
     Ok(SearchResponse {
         hits: shaped,
         total,

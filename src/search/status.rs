@@ -35,32 +35,25 @@ pub struct SearchStatus {
     pub failed: Vec<FailedDocument>,
 }
 
-/// The outbox backlog: flagged orders and the age of the oldest flag.
-///
-/// Every search answers with it, so it must stay cheap whatever the table's
-/// statistics say: PostgreSQL estimates `indexed_stamp < change_stamp` (two
-/// columns compared) at a third of the table, and would plan a parallel full
-/// scan with JIT. The transaction pins the plan to the outbox's partial index,
-/// which holds just the flagged orders.
+/// The outbox backlog: flagged orders and the age of the oldest flag, in one
+/// statement whose plan is pinned to the outbox's partial index (the
+/// `search_backlog()` function of migration 0006 says why).
 pub async fn backlog(pool: &PgPool) -> sqlx::Result<Backlog> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "select set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-                set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let (pending_changes, lag_ms): (i64, Option<f64>) = sqlx::query_as(
-        "select count(*), (extract(epoch from now() - min(updated_at)) * 1000)::float8
-         from orders where indexed_stamp < change_stamp",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(Backlog {
-        pending_changes,
-        lag_ms: lag_ms.unwrap_or(0.0).max(0.0) as i64,
-    })
+    let row: (i64, Option<f64>) = sqlx::query_as(BACKLOG_SQL).fetch_one(pool).await?;
+    Ok(Backlog::from_row(row))
+}
+
+/// The backlog query: `pending_changes` and `lag_ms`.
+const BACKLOG_SQL: &str = "select pending_changes, lag_ms from search_backlog()";
+
+impl Backlog {
+    /// From the `(pending_changes, lag_ms)` that `search_backlog()` returns.
+    pub fn from_row((pending_changes, lag_ms): (i64, Option<f64>)) -> Backlog {
+        Backlog {
+            pending_changes,
+            lag_ms: lag_ms.unwrap_or(0.0).max(0.0) as i64,
+        }
+    }
 }
 
 pub async fn last_indexed_at(pool: &PgPool) -> sqlx::Result<Option<DateTime<Utc>>> {

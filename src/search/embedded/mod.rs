@@ -31,6 +31,9 @@ const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 /// Memory for the indexing buffers while rebuilding: large segments, few of them.
 const REBUILD_MEMORY: usize = 512 * 1024 * 1024;
 
+/// Threads one search spreads its segments over.
+const SEARCH_THREADS: usize = 2;
+
 /// One index generation: its directory, reader and writer.
 struct Generation {
     number: u64,
@@ -45,9 +48,21 @@ impl Generation {
     fn open(root: &Path, number: u64, memory: usize) -> anyhow::Result<Self> {
         let dir = root.join(format!("gen-{number}"));
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let (schema, fields) = schema::build();
         let directory = tantivy::directory::MmapDirectory::open(&dir)?;
-        let index = Index::open_or_create(directory, schema).context("opening the search index")?;
+        // An existing index keeps the schema it was created with (see `Fields::resolve`).
+        let mut index = if Index::exists(&directory)? {
+            Index::open(directory)
+        } else {
+            Index::create(
+                directory,
+                schema::build(),
+                tantivy::IndexSettings::default(),
+            )
+        }
+        .context("opening the search index")?;
+        // Segments are searched in parallel: a rebuild leaves a few large ones.
+        index.set_multithread_executor(SEARCH_THREADS)?;
+        let fields = Fields::resolve(&index.schema())?;
         schema::register_tokenizers(&index);
         let writer = index
             .writer_with_num_threads(2, memory)
@@ -276,7 +291,7 @@ fn sort_column(field: SortField) -> &'static str {
 fn search(generation: &Generation, request: &SearchRequest) -> anyhow::Result<EngineResults> {
     let searcher = generation.reader.searcher();
     let mut analyzer = generation.analyzer();
-    let query = translate::translate(request, &generation.fields, &mut analyzer);
+    let query = translate::translate(request, &generation.fields, &mut analyzer, &searcher);
     let window =
         tantivy::collector::TopDocs::with_limit(request.limit.max(1)).and_offset(request.offset);
     let facets = FacetCounter {

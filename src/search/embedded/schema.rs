@@ -1,9 +1,11 @@
 //! The tantivy schema of an order document, and turning documents into its rows.
 //!
 //! Free text goes into one folded `text` field (names, emails, items, shipping,
-//! tags, note, number), which typo and prefix queries search. Identifiers get raw
+//! tags, note), which typo and prefix queries search. Identifiers get raw
 //! fields of their own, normalized the way staff type them: number prefixes,
 //! phone digit suffixes, SKUs without separators, email local part and domain.
+//! The order number is matched through its prefixes only (a typo in a number
+//! finds other orders, not the one meant).
 
 use tantivy::schema::{
     FAST, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
@@ -43,38 +45,73 @@ pub struct Fields {
     pub source: tantivy::schema::Field,
 }
 
-/// The schema and its field handles.
-pub fn build() -> (Schema, Fields) {
+/// The schema new indexes are created with.
+///
+/// `created` and `total_cents` are fast fields only: tantivy answers range
+/// queries on fast fields from the column, and indexing them would add a
+/// near-unique term per document (a million terms at a million orders) that no
+/// query reads.
+pub fn build() -> Schema {
     let mut builder = Schema::builder();
     let text_options = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
             .set_tokenizer(FOLD_TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    let fields = Fields {
-        id: builder.add_text_field("id", STRING | FAST),
-        number: builder.add_u64_field("number", INDEXED | FAST),
-        number_prefix: builder.add_text_field("number_prefix", STRING),
-        store: builder.add_text_field("store", STRING | FAST),
-        status: builder.add_text_field("status", STRING | FAST),
-        deleted: builder.add_u64_field("deleted", INDEXED),
-        customer_id: builder.add_text_field("customer_id", STRING),
-        email: builder.add_text_field("email", STRING),
-        email_part: builder.add_text_field("email_part", STRING),
-        phone_suffix: builder.add_text_field("phone_suffix", STRING),
-        sku: builder.add_text_field("sku", STRING),
-        category: builder.add_text_field("category", STRING | FAST),
-        category_key: builder.add_text_field("category_key", STRING),
-        country: builder.add_text_field("country", STRING | FAST),
-        city_key: builder.add_text_field("city_key", STRING),
-        tag: builder.add_text_field("tag", STRING | FAST),
-        text: builder.add_text_field("text", text_options),
-        total_cents: builder.add_i64_field("total_cents", INDEXED | FAST),
-        created: builder.add_i64_field("created", INDEXED | FAST),
-        change_stamp: builder.add_i64_field("change_stamp", FAST),
-        source: builder.add_bytes_field("source", STORED),
-    };
-    (builder.build(), fields)
+    builder.add_text_field("id", STRING | FAST);
+    builder.add_u64_field("number", INDEXED | FAST);
+    builder.add_text_field("number_prefix", STRING);
+    builder.add_text_field("store", STRING | FAST);
+    builder.add_text_field("status", STRING | FAST);
+    builder.add_u64_field("deleted", INDEXED);
+    builder.add_text_field("customer_id", STRING);
+    builder.add_text_field("email", STRING);
+    builder.add_text_field("email_part", STRING);
+    builder.add_text_field("phone_suffix", STRING);
+    builder.add_text_field("sku", STRING);
+    builder.add_text_field("category", STRING | FAST);
+    builder.add_text_field("category_key", STRING);
+    builder.add_text_field("country", STRING | FAST);
+    builder.add_text_field("city_key", STRING);
+    builder.add_text_field("tag", STRING | FAST);
+    builder.add_text_field("text", text_options);
+    builder.add_i64_field("total_cents", FAST);
+    builder.add_i64_field("created", FAST);
+    builder.add_i64_field("change_stamp", FAST);
+    builder.add_bytes_field("source", STORED);
+    builder.build()
+}
+
+impl Fields {
+    /// The field handles of `schema`, found by name, so an index created by an
+    /// earlier version of [`build`] (same fields, other options) keeps serving
+    /// until a reindex creates one with the current schema.
+    pub fn resolve(schema: &Schema) -> tantivy::Result<Fields> {
+        let field = |name: &str| schema.get_field(name);
+        Ok(Fields {
+            id: field("id")?,
+            number: field("number")?,
+            number_prefix: field("number_prefix")?,
+            store: field("store")?,
+            status: field("status")?,
+            deleted: field("deleted")?,
+            customer_id: field("customer_id")?,
+            email: field("email")?,
+            email_part: field("email_part")?,
+            phone_suffix: field("phone_suffix")?,
+            sku: field("sku")?,
+            category: field("category")?,
+            category_key: field("category_key")?,
+            country: field("country")?,
+            city_key: field("city_key")?,
+            tag: field("tag")?,
+            text: field("text")?,
+            total_cents: field("total_cents")?,
+            created: field("created")?,
+            change_stamp: field("change_stamp")?,
+            source: field("source")?,
+        })
+    }
 }
 
 /// Registers the analyzers the schema names; needed on every open.
@@ -146,7 +183,6 @@ pub fn to_tantivy(fields: &Fields, order: &OrderDocument) -> TantivyDocument {
     for text in texts.into_iter().flatten() {
         doc.add_text(fields.text, text);
     }
-    doc.add_text(fields.text, order.number.to_string());
     if let Some(country) = &order.shipping.country {
         doc.add_text(fields.country, country.to_uppercase());
     }

@@ -9,13 +9,13 @@ use std::ops::Bound;
 
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use tantivy::Term;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, PhraseQuery, Query,
     RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Searcher, Term};
 
 use super::schema::{Fields, key};
 use crate::search::engine::SearchRequest;
@@ -28,6 +28,7 @@ pub fn translate(
     request: &SearchRequest,
     fields: &Fields,
     analyzer: &mut TextAnalyzer,
+    searcher: &Searcher,
 ) -> Box<dyn Query> {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     if let Some(store) = &request.store {
@@ -60,8 +61,11 @@ pub fn translate(
             (ClauseKind::Phrase(phrase), true) => {
                 (Occur::MustNot, all_words(phrase, fields, analyzer))
             }
-            (kind, true) => (Occur::MustNot, clause_query(kind, fields, analyzer)),
-            (kind, false) => (Occur::Must, clause_query(kind, fields, analyzer)),
+            (kind, true) => (
+                Occur::MustNot,
+                clause_query(kind, fields, analyzer, searcher),
+            ),
+            (kind, false) => (Occur::Must, clause_query(kind, fields, analyzer, searcher)),
         };
         clauses.push((occur, query));
     }
@@ -123,9 +127,14 @@ fn all_words(text: &str, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<dy
     all_of(words)
 }
 
-fn clause_query(kind: &ClauseKind, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<dyn Query> {
+fn clause_query(
+    kind: &ClauseKind,
+    fields: &Fields,
+    analyzer: &mut TextAnalyzer,
+    searcher: &Searcher,
+) -> Box<dyn Query> {
     match kind {
-        ClauseKind::Text(word) => word_query(word, fields, analyzer),
+        ClauseKind::Text(word) => word_query(word, fields, analyzer, searcher),
         ClauseKind::Phrase(phrase) => {
             let terms: Vec<Term> = analyze(analyzer, phrase)
                 .iter()
@@ -162,7 +171,17 @@ fn clause_query(kind: &ClauseKind, fields: &Fields, analyzer: &mut TextAnalyzer)
 }
 
 /// One free-text word: text tokens (exact, prefix, typo) or an identifier.
-fn word_query(word: &str, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<dyn Query> {
+///
+/// A word with inner punctuation that is the SKU of some indexed line
+/// (`PEN-BEIGE-M`) means that SKU: it matches the SKU (and SKUs it begins)
+/// only, as Meilisearch's joined-word matching does, rather than every order
+/// whose text holds `pen`, `beige` and `m` in any field.
+fn word_query(
+    word: &str,
+    fields: &Fields,
+    analyzer: &mut TextAnalyzer,
+    searcher: &Searcher,
+) -> Box<dyn Query> {
     if word.contains('@') {
         // An email, whole or being typed: the address itself, not its words.
         let email = Term::from_field_text(fields.email, &word.to_lowercase());
@@ -173,6 +192,12 @@ fn word_query(word: &str, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<d
             ),
             Box::new(FuzzyTermQuery::new_prefix(email, 0, true)),
         ]);
+    }
+    let sku = normalize::sku(word);
+    let sku_term = Term::from_field_text(fields.sku, &sku);
+    let punctuated = word.chars().any(|c| !c.is_alphanumeric());
+    if punctuated && sku.len() >= 2 && searcher.doc_freq(&sku_term).unwrap_or(0) > 0 {
+        return sku_queries(sku_term);
     }
     let tokens = analyze(analyzer, word);
     let mut alternatives: Vec<Box<dyn Query>> = Vec::new();
@@ -190,13 +215,19 @@ fn word_query(word: &str, fields: &Fields, analyzer: &mut TextAnalyzer) -> Box<d
     if normalize::looks_like_phone(word) && digits.len() >= 4 {
         alternatives.push(boosted(term(fields.phone_suffix, &digits), 3.0));
     }
-    let sku = normalize::sku(word);
     if sku.len() >= 2 {
-        alternatives.push(boosted(term(fields.sku, &sku), 3.0));
-        let prefix = FuzzyTermQuery::new_prefix(Term::from_field_text(fields.sku, &sku), 0, true);
-        alternatives.push(Box::new(prefix));
+        alternatives.push(sku_queries(sku_term));
     }
     any_of(alternatives)
+}
+
+/// A SKU without separators, exactly (boosted) or as the beginning of one.
+fn sku_queries(sku: Term) -> Box<dyn Query> {
+    let prefix = FuzzyTermQuery::new_prefix(sku.clone(), 0, true);
+    any_of(vec![
+        boosted(Box::new(TermQuery::new(sku, IndexRecordOption::Basic)), 3.0),
+        Box::new(prefix),
+    ])
 }
 
 fn token_query(token: &str, fields: &Fields) -> Box<dyn Query> {
