@@ -35,12 +35,14 @@ pub fn translate(
         clauses.push((Occur::Must, filter(term(fields.store, store))));
     }
     if !request.include_deleted {
+        // Excluding the few deleted orders is far cheaper than intersecting
+        // every match with the postings of all the live ones.
         clauses.push((
-            Occur::Must,
-            filter(Box::new(TermQuery::new(
-                Term::from_field_u64(fields.deleted, 0),
+            Occur::MustNot,
+            Box::new(TermQuery::new(
+                Term::from_field_u64(fields.deleted, 1),
                 IndexRecordOption::Basic,
-            ))),
+            )),
         ));
     }
     if let Some(after) = request.after_number {
@@ -172,10 +174,11 @@ fn clause_query(
 
 /// One free-text word: text tokens (exact, prefix, typo) or an identifier.
 ///
-/// A word with inner punctuation that is the SKU of some indexed line
-/// (`PEN-BEIGE-M`) means that SKU: it matches the SKU (and SKUs it begins)
-/// only, as Meilisearch's joined-word matching does, rather than every order
-/// whose text holds `pen`, `beige` and `m` in any field.
+/// A word with inner punctuation, or of letters and digits, that is the SKU of
+/// some indexed line (`PEN-BEIGE-M`, `puzzlelnd1000`) means that SKU: it
+/// matches the SKU (and SKUs it begins) only, as Meilisearch's joined-word
+/// matching does, rather than every order whose text holds `pen`, `beige` and
+/// `m` in any field, or words within two typos of `puzzlelnd1000`.
 fn word_query(
     word: &str,
     fields: &Fields,
@@ -196,7 +199,12 @@ fn word_query(
     let sku = normalize::sku(word);
     let sku_term = Term::from_field_text(fields.sku, &sku);
     let punctuated = word.chars().any(|c| !c.is_alphanumeric());
-    if punctuated && sku.len() >= 2 && searcher.doc_freq(&sku_term).unwrap_or(0) > 0 {
+    let letters_and_digits =
+        word.chars().any(|c| c.is_ascii_digit()) && word.chars().any(char::is_alphabetic);
+    if (punctuated || letters_and_digits)
+        && sku.len() >= 2
+        && searcher.doc_freq(&sku_term).unwrap_or(0) > 0
+    {
         return sku_queries(sku_term);
     }
     let tokens = analyze(analyzer, word);
