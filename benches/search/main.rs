@@ -80,6 +80,9 @@ fn reindex(url: &str, data_dir: &std::path::Path, env: &[(&str, &str)]) -> Strin
         .env("DATABASE_URL", url)
         .env("ORDERSEARCH_DATA_DIR", data_dir)
         .env("RUST_LOG", "warn")
+        // The embedded index unless `env` names Meilisearch.
+        .env_remove("MEILI_URL")
+        .env_remove("MEILI_MASTER_KEY")
         .envs(env.iter().copied())
         .output()
         .expect("running ordersearch reindex");

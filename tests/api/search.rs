@@ -256,6 +256,7 @@ pub async fn assert_relevance(fixture: &Fixture) {
         // whose text has its words (John's note mentions a blue mug).
         ("MUG-BLUE", vec!["jane", "roe", "anna"]),
         ("mugblue", vec!["jane", "roe", "anna"]),
+        ("mugbl", vec!["jane", "roe", "anna"]),
         ("mug blue", vec!["jane", "john", "roe", "anna"]),
         // Qualifiers.
         ("email:jane@example.com", vec!["jane"]),

@@ -224,7 +224,18 @@ fn word_query(
         alternatives.push(boosted(term(fields.phone_suffix, &digits), 3.0));
     }
     if sku.len() >= 2 {
-        alternatives.push(sku_queries(sku_term));
+        // SKUs are in the text too, word by word: a word that is itself a
+        // text word (`pen`) already finds as prefixes the SKUs it begins
+        // (`PEN-BEIGE-M`). Only a word spanning a SKU's separators
+        // (`penbei`) needs the SKU prefix, which for a common word would
+        // read the postings of every SKU it begins.
+        let text_word = matches!(tokens.as_slice(), [token]
+            if searcher.doc_freq(&Term::from_field_text(fields.text, token)).unwrap_or(0) > 0);
+        alternatives.push(if text_word {
+            sku_exactly(sku_term)
+        } else {
+            sku_queries(sku_term)
+        });
     }
     any_of(alternatives)
 }
@@ -232,10 +243,11 @@ fn word_query(
 /// A SKU without separators, exactly (boosted) or as the beginning of one.
 fn sku_queries(sku: Term) -> Box<dyn Query> {
     let prefix = FuzzyTermQuery::new_prefix(sku.clone(), 0, true);
-    any_of(vec![
-        boosted(Box::new(TermQuery::new(sku, IndexRecordOption::Basic)), 3.0),
-        Box::new(prefix),
-    ])
+    any_of(vec![sku_exactly(sku), Box::new(prefix)])
+}
+
+fn sku_exactly(sku: Term) -> Box<dyn Query> {
+    boosted(Box::new(TermQuery::new(sku, IndexRecordOption::Basic)), 3.0)
 }
 
 fn token_query(token: &str, fields: &Fields) -> Box<dyn Query> {
