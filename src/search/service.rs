@@ -108,6 +108,9 @@ pub fn engine_error(error: EngineError) -> ApiError {
     }
 }
 
+/// `search_backlog()`'s two columns, then the hits' ids and current versions.
+type VersionsAndBacklog = (i64, Option<f64>, Option<Vec<Uuid>>, Option<Vec<i32>>);
+
 /// Runs a search and shapes the response.
 pub async fn search(
     pool: &PgPool,
@@ -122,12 +125,7 @@ pub async fn search(
     } = engine.search(request).await.map_err(engine_error)?;
     let ids: Vec<Uuid> = hits.iter().map(|hit| hit.document.id).collect();
     // The hits' current versions and the backlog in one round trip.
-    let (pending_changes, lag_ms, found, found_versions): (
-        i64,
-        Option<f64>,
-        Option<Vec<Uuid>>,
-        Option<Vec<i32>>,
-    ) = sqlx::query_as(
+    let (pending_changes, lag_ms, found, found_versions): VersionsAndBacklog = sqlx::query_as(
         "select b.pending_changes, b.lag_ms, v.ids, v.versions
          from search_backlog() b,
               lateral (select array_agg(id) as ids, array_agg(version) as versions

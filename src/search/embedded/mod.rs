@@ -393,3 +393,67 @@ fn indexed_stamps(generation: &Generation) -> anyhow::Result<Vec<(Uuid, i64)>> {
     }
     Ok(stamps)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use serde_json::json;
+    use tantivy::schema::{FAST, INDEXED, Schema};
+
+    use super::*;
+    use crate::search::engine::FacetField;
+    use crate::search::query;
+
+    /// The schema of an earlier version: `created` indexed as well as fast,
+    /// and the fields in another order.
+    fn earlier_schema() -> Schema {
+        let current = schema::build();
+        let mut builder = Schema::builder();
+        let entries: Vec<_> = current.fields().map(|(_, entry)| entry.clone()).collect();
+        for entry in entries.into_iter().rev() {
+            if entry.name() == "created" {
+                builder.add_i64_field("created", INDEXED | FAST);
+            } else {
+                builder.add_field(entry);
+            }
+        }
+        builder.build()
+    }
+
+    #[tokio::test]
+    async fn an_index_created_with_an_earlier_schema_keeps_serving_and_taking_documents() {
+        let root = std::env::temp_dir().join(format!("ordersearch-schema-{}", Uuid::new_v4()));
+        let first = root.join("gen-1");
+        std::fs::create_dir_all(&first).unwrap();
+        Index::create_in_dir(&first, earlier_schema()).unwrap();
+
+        let engine = EmbeddedEngine::open(&root).unwrap();
+        let document: OrderDocument = serde_json::from_value(json!({
+            "id": Uuid::new_v4(), "number": 1042, "store": "default", "status": "pending",
+            "deleted": false,
+            "customer": {"id": null, "email": "jane@example.com", "name": "Jane Doe", "phone": null},
+            "items": [{"sku": "MUG-BLUE", "name": "Blue Mug", "category": "Kitchen", "quantity": 1}],
+            "shipping": {"name": null, "city": "Kraków", "postal_code": null, "country": "PL"},
+            "tags": [], "note": null, "total": "12.50", "currency": "EUR",
+            "created_at": Utc::now(), "version": 1, "change_stamp": 7
+        }))
+        .unwrap();
+        engine.upsert(vec![document.clone()]).await.unwrap();
+        let request = SearchRequest {
+            query: query::parse("jane created:-7d total:>10", Utc::now()).unwrap(),
+            store: None,
+            include_deleted: false,
+            sort: Sort::Relevance,
+            offset: 0,
+            limit: 10,
+            facets: vec![FacetField::Status],
+            after_number: None,
+        };
+        let found = engine.search(&request).await.unwrap();
+        std::fs::remove_dir_all(&root).ok();
+
+        assert_eq!(found.total, 1);
+        assert_eq!(found.hits[0].document.id, document.id);
+        assert_eq!(found.facets["status"]["pending"], 1);
+    }
+}

@@ -58,26 +58,29 @@ pub fn build() -> Schema {
             .set_tokenizer(FOLD_TOKENIZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    builder.add_text_field("id", STRING | FAST);
+    // Exact-match strings that facets, sorts or id lookups also read by column.
+    for name in ["id", "store", "status", "category", "country", "tag"] {
+        builder.add_text_field(name, STRING | FAST);
+    }
+    // Exact-match strings, normalized the way staff type them.
+    for name in [
+        "number_prefix",
+        "customer_id",
+        "email",
+        "email_part",
+        "phone_suffix",
+        "sku",
+        "category_key",
+        "city_key",
+    ] {
+        builder.add_text_field(name, STRING);
+    }
     builder.add_u64_field("number", INDEXED | FAST);
-    builder.add_text_field("number_prefix", STRING);
-    builder.add_text_field("store", STRING | FAST);
-    builder.add_text_field("status", STRING | FAST);
     builder.add_u64_field("deleted", INDEXED);
-    builder.add_text_field("customer_id", STRING);
-    builder.add_text_field("email", STRING);
-    builder.add_text_field("email_part", STRING);
-    builder.add_text_field("phone_suffix", STRING);
-    builder.add_text_field("sku", STRING);
-    builder.add_text_field("category", STRING | FAST);
-    builder.add_text_field("category_key", STRING);
-    builder.add_text_field("country", STRING | FAST);
-    builder.add_text_field("city_key", STRING);
-    builder.add_text_field("tag", STRING | FAST);
     builder.add_text_field("text", text_options);
-    builder.add_i64_field("total_cents", FAST);
-    builder.add_i64_field("created", FAST);
-    builder.add_i64_field("change_stamp", FAST);
+    for name in ["total_cents", "created", "change_stamp"] {
+        builder.add_i64_field(name, FAST);
+    }
     builder.add_bytes_field("source", STORED);
     builder.build()
 }
