@@ -53,8 +53,11 @@ use super::highlight;
 const SETTINGS_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a batch of documents may take to be indexed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Rebuild batches enqueued and not yet confirmed, at most.
-const REBUILD_IN_FLIGHT: usize = 8;
+/// Rebuild batches enqueued and not yet confirmed, at most. Meilisearch batches
+/// the tasks queued when it starts a batch: with a short window it would index
+/// one or two pages at a time, half as fast as the same documents posted at once.
+/// The service keeps only task ids; the documents wait in Meilisearch's queue.
+const REBUILD_IN_FLIGHT: usize = 64;
 /// How long a rebuild batch may take, queued behind the others in flight.
 const REBUILD_WRITE_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long `/readyz` waits for the health endpoint.
