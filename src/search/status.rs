@@ -39,12 +39,12 @@ pub struct SearchStatus {
 /// statement whose plan is pinned to the outbox's partial index (the
 /// `search_backlog()` function of migration 0006 says why).
 pub async fn backlog(pool: &PgPool) -> sqlx::Result<Backlog> {
-    let row: (i64, Option<f64>) = sqlx::query_as(BACKLOG_SQL).fetch_one(pool).await?;
+    let row: (i64, Option<f64>) =
+        sqlx::query_as("select pending_changes, lag_ms from search_backlog()")
+            .fetch_one(pool)
+            .await?;
     Ok(Backlog::from_row(row))
 }
-
-/// The backlog query: `pending_changes` and `lag_ms`.
-const BACKLOG_SQL: &str = "select pending_changes, lag_ms from search_backlog()";
 
 impl Backlog {
     /// From the `(pending_changes, lag_ms)` that `search_backlog()` returns.
