@@ -36,6 +36,7 @@ pub fn state(pool: PgPool, search: SearchEngine) -> AppState {
         metrics: crate::telemetry::metrics_handle(),
         search,
         reindexing: Arc::new(AtomicBool::new(false)),
+        ranges: Arc::default(),
     }
 }
 
@@ -90,6 +91,7 @@ impl Application {
                 self.state.db.clone(),
                 stopped.clone(),
             )),
+            tokio::spawn(compact_rollups(self.state.db.clone(), stopped.clone())),
         ];
         if self.run_indexer {
             let indexer = crate::search::indexer::run(
@@ -125,8 +127,20 @@ fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(ACCEPT_BACKLOG)
 }
 
-async fn purge_idempotency_keys(pool: PgPool, mut stopped: watch::Receiver<bool>) {
+/// Runs `work` at once and then every `interval` until `stopped` turns true.
+async fn every<Work, Done>(interval: Duration, mut stopped: watch::Receiver<bool>, mut work: Work)
+where
+    Work: FnMut() -> Done,
+    Done: Future<Output = ()>,
+{
     while !*stopped.borrow() {
+        work().await;
+        let _ = tokio::time::timeout(interval, stopped.changed()).await;
+    }
+}
+
+async fn purge_idempotency_keys(pool: PgPool, stopped: watch::Receiver<bool>) {
+    every(PURGE_INTERVAL, stopped, || async {
         match crate::http::idempotency::purge_expired(&pool).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged expired idempotency keys"),
@@ -135,19 +149,37 @@ async fn purge_idempotency_keys(pool: PgPool, mut stopped: watch::Receiver<bool>
                 "purging idempotency keys failed"
             ),
         }
-        let _ = tokio::time::timeout(PURGE_INTERVAL, stopped.changed()).await;
-    }
+    })
+    .await;
 }
 
 /// Keeps the `search_pending_changes` and `search_index_lag_ms` gauges current.
-async fn refresh_search_gauges(pool: PgPool, mut stopped: watch::Receiver<bool>) {
-    while !*stopped.borrow() {
+async fn refresh_search_gauges(pool: PgPool, stopped: watch::Receiver<bool>) {
+    every(GAUGE_INTERVAL, stopped, || async {
         if let Ok(backlog) = crate::search::status::backlog(&pool).await {
             metrics::gauge!("search_pending_changes").set(backlog.pending_changes as f64);
             metrics::gauge!("search_index_lag_ms").set(backlog.lag_ms as f64);
         }
-        let _ = tokio::time::timeout(GAUGE_INTERVAL, stopped.changed()).await;
-    }
+    })
+    .await;
+}
+
+/// Folds the shard rows of closed periods in the rollups
+/// (`analytics_rows_folded_total` counts the shard-0 rows written).
+async fn compact_rollups(pool: PgPool, stopped: watch::Receiver<bool>) {
+    use crate::analytics::compact;
+    every(compact::COMPACT_INTERVAL, stopped, || async {
+        match compact::compact(&pool, chrono::Utc::now()).await {
+            Ok(report) => {
+                metrics::counter!("analytics_rows_folded_total").increment(report.folded_into)
+            }
+            Err(error) => tracing::warn!(
+                error = format!("{error:#}"),
+                "folding the rollups' closed periods failed"
+            ),
+        }
+    })
+    .await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
+use crate::analytics::range::ResolvedRanges;
 use crate::search::engine::SearchEngine;
 
 #[derive(Clone)]
@@ -23,4 +24,6 @@ pub struct AppState {
     /// than the pool queues here, in arrival order, instead of timing out
     /// waiting for a connection.
     pub db_permits: Arc<Semaphore>,
+    /// Analytics ranges already resolved against their store's calendar.
+    pub ranges: Arc<ResolvedRanges>,
 }

@@ -80,19 +80,22 @@ pub async fn hourly_sales(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Re
     let (hours_lo, hours_hi) = bounds(plan.hours);
     let (edge0_lo, edge0_hi) = bounds(plan.edges[0]);
     let (edge1_lo, edge1_hi) = bounds(plan.edges[1]);
-    let data = sqlx::query_as::<_, HourSales>(
-        "with parts as (
-            select hour, orders, revenue from analytics_hourly_sales
-            where store_id = $1 and hour >= coalesce($2, '-infinity'::timestamptz)
-              and hour < coalesce($3, 'infinity'::timestamptz)
-            union all
-            select date_trunc('hour', created_at, 'UTC'), count(*), sum(total) from orders
-            where store_id = $1 and status <> 'cancelled' and deleted_at is null
-              and ((created_at >= $4 and created_at < $5) or (created_at >= $6 and created_at < $7))
-            group by 1
-         )
-         select hour, sum(orders)::bigint as orders, sum(revenue) as revenue
-         from parts group by hour order by hour",
+    // The whole hours (summed over shards; an hour whose shards cancel out, an
+    // order folded into one and its removal in another, has no sales) and the
+    // partial hours at the ends are disjoint, so the two parts are only put in
+    // order.
+    let mut data = sqlx::query_as::<_, HourSales>(
+        "select hour, sum(orders)::bigint as orders, sum(revenue) as revenue
+         from analytics_hourly_sales
+         where store_id = $1 and hour >= coalesce($2, '-infinity'::timestamptz)
+           and hour < coalesce($3, 'infinity'::timestamptz)
+         group by hour
+         having sum(orders) <> 0 or sum(revenue) <> 0
+         union all
+         select date_trunc('hour', created_at, 'UTC'), count(*), sum(total) from orders
+         where store_id = $1 and status <> 'cancelled' and deleted_at is null
+           and ((created_at >= $4 and created_at < $5) or (created_at >= $6 and created_at < $7))
+         group by 1",
     )
     .bind(store)
     .bind(hours_lo)
@@ -103,6 +106,7 @@ pub async fn hourly_sales(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Re
     .bind(edge1_hi)
     .fetch_all(db)
     .await?;
+    data.sort_by_key(|sales| sales.hour);
     Ok(HourlySales { data })
 }
 

@@ -2,7 +2,8 @@
 //!
 //! [`rollups`] keeps per store × product / category / customer / hour / status
 //! figures in step with the orders inside every order write; [`rebuild`]
-//! recomputes them from the orders. A query's range is resolved in [`range`]
+//! recomputes them from the orders; [`compact`] folds the shard rows of closed
+//! periods so ranges read fewer rows. A query's range is resolved in [`range`]
 //! and split in [`plan`] into whole months, 8-day blocks, whole days and
 //! partial edge days, so figures over any range read few rows and stay exact.
 //! [`routes`] serves them under `/v1/analytics`.
@@ -14,6 +15,7 @@
 mod plan;
 
 pub mod cli;
+pub mod compact;
 pub mod customers;
 pub mod hourly;
 pub mod range;

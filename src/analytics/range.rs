@@ -6,13 +6,16 @@
 //! excluded). Every local-time computation happens in PostgreSQL, with the same
 //! time zone rules the rollups were bucketed with, so the pieces always fit.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
 use crate::http::error::{ApiError, FieldError};
 
 /// One end of a range as the client gave it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bound {
     /// A local calendar day.
     Date(NaiveDate),
@@ -118,9 +121,64 @@ pub struct Resolved {
     pub s1: Option<DateTime<Utc>>,
 }
 
-/// Resolves a request for `store` (which must exist): dates become instants in
-/// `tz` or the store's zone; whole days are the store's own (the rollups' days).
-/// `from` after `to` is a 422.
+/// Ranges already resolved, by store and request. Resolving is a function of
+/// the store's time zone (which never changes), `tz` and the bounds alone, so
+/// asking PostgreSQL again would repeat a round trip and the same answer;
+/// `yesterday` follows the clock and is never kept. Only successes are kept (an
+/// unknown store is asked about again), and the map is emptied when full.
+#[derive(Debug, Default)]
+pub struct ResolvedRanges {
+    known: Mutex<HashMap<RangeKey, Resolved>>,
+}
+
+/// Store, `tz`, `from`, `to`.
+type RangeKey = (String, Option<String>, Option<Bound>, Option<Bound>);
+
+impl ResolvedRanges {
+    /// Ranges kept at most (a few hundred bytes each).
+    const CAPACITY: usize = 10_000;
+
+    fn get(&self, key: &RangeKey) -> Option<Resolved> {
+        self.known.lock().ok()?.get(key).cloned()
+    }
+
+    fn keep(&self, key: RangeKey, resolved: &Resolved) {
+        if let Ok(mut known) = self.known.lock() {
+            if known.len() >= Self::CAPACITY {
+                known.clear();
+            }
+            known.insert(key, resolved.clone());
+        }
+    }
+}
+
+/// [`resolve`], answered from `known` when the same range was resolved before.
+pub async fn resolve_cached(
+    db: &PgPool,
+    known: &ResolvedRanges,
+    store: &str,
+    request: &RangeRequest,
+) -> Result<Resolved, ApiError> {
+    if request.yesterday {
+        return resolve(db, store, request).await;
+    }
+    let key = (
+        store.to_string(),
+        request.tz.clone(),
+        request.from,
+        request.to,
+    );
+    if let Some(resolved) = known.get(&key) {
+        return Ok(resolved);
+    }
+    let resolved = resolve(db, store, request).await?;
+    known.keep(key, &resolved);
+    Ok(resolved)
+}
+
+/// Resolves a request for `store`: dates become instants in `tz` or the
+/// store's zone; whole days are the store's own (the rollups' days). An unknown
+/// store is a 404, `from` after `to` a 422.
 pub async fn resolve(
     db: &PgPool,
     store: &str,
@@ -157,7 +215,7 @@ pub async fn resolve(
     .bind(to_time)
     .bind(to_date)
     .bind(request.yesterday)
-    .fetch_one(db)
+    .fetch_optional(db)
     .await
     .map_err(|error| match &error {
         // A zone chrono knows but this server's time zone database does not.
@@ -165,7 +223,8 @@ pub async fn resolve(
             ApiError::invalid("tz", "this time zone is not known to the database")
         }
         _ => ApiError::from(error),
-    })?;
+    })?
+    .ok_or(ApiError::NotFound("store"))?;
     if let (Some(lo), Some(hi)) = (resolved.lo, resolved.hi)
         && lo > hi
     {

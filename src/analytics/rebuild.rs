@@ -5,7 +5,8 @@
 //! It runs in one transaction. Truncation locks the rollup tables until it
 //! commits, so order writes that reach their rollup step wait for it and then
 //! apply their change on top of the rebuilt figures: none is lost or counted
-//! twice. Analytics reads wait meanwhile too. Rows are written in primary-key
+//! twice. Analytics reads wait meanwhile too. Sharded tables get every row in
+//! shard 0, as [`super::compact`] leaves closed periods. Rows are written in primary-key
 //! order, so the rows one range reads lie together on disk; the tables are
 //! vacuumed and analyzed after the commit.
 
@@ -62,7 +63,7 @@ const STEPS: &[(&str, &str)] = &[
         "insert into analytics_category_sales
             (store_id, grain, period, category, shard, revenue, quantity, orders)
          select o.store_id, 'day', (o.created_at at time zone s.timezone)::date, i.category,
-                analytics_shard(o.id), sum(i.line_total), sum(i.quantity), count(distinct o.id)
+                0::smallint, sum(i.line_total), sum(i.quantity), count(distinct o.id)
          from orders o join stores s on s.id = o.store_id join order_items i on i.order_id = o.id
          where o.status <> 'cancelled' and o.deleted_at is null
          group by 1, 2, 3, 4, 5
@@ -95,7 +96,7 @@ const STEPS: &[(&str, &str)] = &[
     (
         "analytics_hourly_sales",
         "insert into analytics_hourly_sales (store_id, hour, shard, orders, revenue)
-         select store_id, date_trunc('hour', created_at, 'UTC'), analytics_shard(id),
+         select store_id, date_trunc('hour', created_at, 'UTC'), 0::smallint,
                 count(*), sum(total)
          from orders
          where status <> 'cancelled' and deleted_at is null
@@ -107,7 +108,7 @@ const STEPS: &[(&str, &str)] = &[
         "insert into analytics_status_counts
             (store_id, grain, period, status, shard, orders, revenue, processing_seconds)
          select o.store_id, 'day', (o.created_at at time zone s.timezone)::date, o.status,
-                analytics_shard(o.id), count(*), sum(o.total),
+                0::smallint, count(*), sum(o.total),
                 coalesce(sum(extract(epoch from o.completed_at - o.created_at))
                          filter (where o.status = 'completed'), 0)
          from orders o join stores s on s.id = o.store_id

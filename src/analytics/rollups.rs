@@ -269,6 +269,9 @@ async fn apply_statuses(
 /// rows when `sales_removed`, the status row it `left`), so the tables hold
 /// exactly what a rebuild would write. Those rows are already locked by this
 /// transaction, and no committed row is ever zero, so this waits on no one.
+/// A sharded row is zero only when every sum is: once closed periods are folded
+/// (see [`super::compact`]) a shard row may hold one order added and another,
+/// folded earlier, removed: no orders, but money.
 async fn delete_emptied(
     conn: &mut PgConnection,
     order_id: Uuid,
@@ -286,17 +289,18 @@ async fn delete_emptied(
          ), categories as (
             delete from analytics_category_sales t using periods p
             where $7 and t.store_id = $2 and t.grain = p.grain and t.period = p.period and t.orders = 0
+              and t.revenue = 0 and t.quantity = 0
               and t.shard = $4 and t.category in (select category from order_items where order_id = $1)
          ), customers as (
             delete from analytics_customer_sales
             where $7 and store_id = $2 and customer_id = $5 and day = $3 and orders = 0
          ), hours as (
             delete from analytics_hourly_sales
-            where $7 and store_id = $2 and hour = $6 and shard = $4 and orders = 0
+            where $7 and store_id = $2 and hour = $6 and shard = $4 and orders = 0 and revenue = 0
          )
          delete from analytics_status_counts t using periods p
          where t.store_id = $2 and t.grain = p.grain and t.period = p.period and t.shard = $4
-           and t.status = $8 and t.orders = 0"
+           and t.status = $8 and t.orders = 0 and t.revenue = 0 and t.processing_seconds = 0"
     ))
     .bind(order_id)
     .bind(&now.store_id)

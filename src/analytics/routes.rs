@@ -16,7 +16,7 @@ use super::plan::Plan;
 use super::range::{self, RangeRequest, Resolved};
 use super::sales::{self, CategoryList, CategorySales, ProductSales, RankBy, TopProducts};
 use super::summary::{self, OrderSummary};
-use crate::http::auth::{Principal, Role, StoreScope};
+use crate::http::auth::{Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::extract::Path;
 use crate::http::extract::ValidQuery;
@@ -99,10 +99,12 @@ async fn prepare(
         .map(str::to_string)
         .or_else(|| principal.store.clone())
         .unwrap_or_else(|| "default".to_string());
-    let StoreScope::One(store) = principal.scope(state, Some(&store)).await? else {
+    if !principal.can_see(&store) {
         return Err(ApiError::NotFound("store"));
-    };
-    let range = range::resolve(&state.db, &store, &request?).await?;
+    }
+    // Resolving the range reads the store's row (its absence is the 404), once
+    // per distinct range.
+    let range = range::resolve_cached(&state.db, &state.ranges, &store, &request?).await?;
     Ok((store, range))
 }
 

@@ -110,18 +110,25 @@ macro_rules! product_totals {
     };
 }
 
-/// The top-N query, ranked by `$column`.
+/// The top-N query, ranked by `$column`: ranked first, so only the `limit`
+/// winners are joined with the catalog; the lines without cost are summed over
+/// every product once.
 macro_rules! top_products {
     ($column:literal) => {
         concat!(
             product_totals!("", ""),
-            "select t.product_id, p.sku, p.name, t.quantity, t.revenue, t.profit, t.orders,
-                    (sum(t.lines_without_cost) over ())::bigint as all_lines_without_cost
-             from totals t join products p on p.id = t.product_id
+            ", ranked as (
+                select * from totals t order by ",
+            $column,
+            " desc nulls last, t.product_id limit $18
+             )
+             select t.product_id, p.sku, p.name, t.quantity, t.revenue, t.profit, t.orders,
+                    (select coalesce(sum(lines_without_cost), 0) from totals)::bigint
+                        as all_lines_without_cost
+             from ranked t join products p on p.id = t.product_id
              order by ",
             $column,
-            " desc nulls last, t.product_id
-             limit $18"
+            " desc nulls last, t.product_id"
         )
     };
 }
@@ -196,6 +203,7 @@ pub async fn category_sales(
          select category, sum(revenue) as revenue, sum(orders)::bigint as orders,
                 sum(quantity)::bigint as quantity
          from parts group by category
+         having sum(orders) <> 0 or sum(revenue) <> 0 or sum(quantity) <> 0
          order by revenue desc, category"
     ))
     .bind(store);

@@ -69,6 +69,12 @@ async fn lead(
     );
     let mut backoff = IDLE_POLL;
     while !*shutdown.borrow() {
+        // Idle, a poll is this one round trip on the lock's own connection
+        // (which it also keeps checked), not a whole batch transaction.
+        if !anything_flagged(&mut lock).await? {
+            wait(shutdown, IDLE_POLL).await;
+            continue;
+        }
         match deliver_batch(pool, engine, BATCH_SIZE).await {
             Ok(0) => {
                 lock.ping().await?;
@@ -89,6 +95,19 @@ async fn lead(
     }
     let _ = lock.close().await;
     Ok(())
+}
+
+/// Whether any order waits for the indexer (failing ones backing off included).
+/// Ordered by the stamp so the plan is the outbox's partial index, whatever the
+/// planner guesses of `indexed_stamp < change_stamp`.
+async fn anything_flagged(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    let first: Option<i64> = sqlx::query_scalar(
+        "select change_stamp from orders where indexed_stamp < change_stamp
+         order by change_stamp limit 1",
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(first.is_some())
 }
 
 /// A batch as read: documents with the generation they were read under.
