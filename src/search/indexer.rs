@@ -7,12 +7,20 @@
 //! the stamp it delivered. An order changed meanwhile has a newer stamp and stays
 //! flagged. A batch the engine refuses is split to find the documents at fault,
 //! which are recorded and retried with backoff; the rest go through.
+//!
+//! Idle, it waits for a commit that flags an order: every such statement
+//! notifies `search_outbox` (migration 0008), delivered at commit. It also
+//! looks every [`IDLE_POLL`] without being woken, in case a notification was
+//! lost while the listening connection reconnected.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use super::document::{self, OrderDocument};
@@ -22,8 +30,12 @@ use super::engine::{EngineError, SearchEngine};
 pub const INDEXER_LOCK: i64 = 0x6f72_6465_7273;
 /// Orders per batch.
 pub const BATCH_SIZE: i64 = 1000;
-/// How often an idle indexer looks for new changes.
-const IDLE_POLL: Duration = Duration::from_millis(20);
+/// The channel a statement that flags orders notifies (migration 0008).
+const OUTBOX_CHANNEL: &str = "search_outbox";
+/// How often an idle indexer looks for new changes without being woken.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+/// First wait after a failed batch (doubling up to [`MAX_BACKOFF`]).
+const FIRST_RETRY: Duration = Duration::from_millis(20);
 /// How often a standby replica tries to become the indexer.
 const STANDBY_POLL: Duration = Duration::from_millis(500);
 /// Longest wait between retries when the engine is down.
@@ -67,20 +79,24 @@ async fn lead(
         backend = engine.backend(),
         "this process is the search indexer"
     );
-    let mut backoff = IDLE_POLL;
+    let flagged = Arc::new(Notify::new());
+    let _listening = AbortOnDrop(tokio::spawn(listen_for_flags(
+        pool.clone(),
+        flagged.clone(),
+    )));
+    let mut backoff = FIRST_RETRY;
     while !*shutdown.borrow() {
-        // Idle, a poll is this one round trip on the lock's own connection
-        // (which it also keeps checked), not a whole batch transaction.
-        if !anything_flagged(&mut lock).await? {
-            wait(shutdown, IDLE_POLL).await;
-            continue;
-        }
         match deliver_batch(pool, engine, BATCH_SIZE).await {
             Ok(0) => {
                 lock.ping().await?;
-                wait(shutdown, IDLE_POLL).await;
+                // A notification that came during the batch left a permit:
+                // this returns at once and the next batch takes its change.
+                tokio::select! {
+                    () = flagged.notified() => {}
+                    () = wait(shutdown, IDLE_POLL) => {}
+                }
             }
-            Ok(_) => backoff = IDLE_POLL,
+            Ok(_) => backoff = FIRST_RETRY,
             Err(error) => {
                 metrics::counter!("search_indexer_failures_total").increment(1);
                 tracing::warn!(
@@ -97,17 +113,41 @@ async fn lead(
     Ok(())
 }
 
-/// Whether any order waits for the indexer (failing ones backing off included).
-/// Ordered by the stamp so the plan is the outbox's partial index, whatever the
-/// planner guesses of `indexed_stamp < change_stamp`.
-async fn anything_flagged(conn: &mut PgConnection) -> sqlx::Result<bool> {
-    let first: Option<i64> = sqlx::query_scalar(
-        "select change_stamp from orders where indexed_stamp < change_stamp
-         order by change_stamp limit 1",
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(first.is_some())
+/// Wakes `flagged` after every commit that flagged orders, for as long as it
+/// runs (the indexer aborts it when it stops leading). Notifications are read
+/// in a task of their own, never interrupted mid-message by a `select!`.
+async fn listen_for_flags(pool: PgPool, flagged: Arc<Notify>) {
+    loop {
+        let listening: Result<std::convert::Infallible, sqlx::Error> = async {
+            let mut listener = PgListener::connect_with(&pool).await?;
+            listener.listen(OUTBOX_CHANNEL).await?;
+            // Whatever was flagged before listening began, the next batch finds.
+            flagged.notify_one();
+            loop {
+                listener.recv().await?;
+                flagged.notify_one();
+            }
+        }
+        .await;
+        let Err(error) = listening;
+        if matches!(error, sqlx::Error::PoolClosed) {
+            return;
+        }
+        tracing::warn!(
+            error = format!("{error:#}"),
+            "listening for flagged orders failed; polling meanwhile"
+        );
+        tokio::time::sleep(IDLE_POLL).await;
+    }
+}
+
+/// Aborts a task when dropped, so it ends with the scope that started it.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// A batch as read: documents with the generation they were read under.

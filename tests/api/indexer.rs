@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -131,6 +132,42 @@ async fn racing_writers_and_a_killed_indexer_leave_no_drift() {
             "order {id} is indexed at its latest change"
         );
     }
+}
+
+/// Polls `check` every millisecond until it returns `Some`, failing after `limit`.
+async fn within<T, Fut>(limit: Duration, what: &str, mut check: impl FnMut() -> Fut) -> Duration
+where
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    while check().await.is_none() {
+        assert!(started.elapsed() < limit, "{what} within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test]
+async fn a_commit_wakes_the_idle_indexer_instead_of_its_next_poll() {
+    let app = TestApp::spawn().await;
+    app.product("default", "MUG", "1.00", 100).await;
+    let (indexer, stop) = start_indexer(&app);
+    eventually("the indexer to start idle", || {
+        indexed_equals_database(&app)
+    })
+    .await;
+    // Each order is placed the moment the previous one is indexed, when the
+    // indexer's fallback poll (every second) has just started over: only the
+    // commit's notification can make it pick the order up well before that.
+    for _ in 0..3 {
+        place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
+        within(Duration::from_millis(600), "the new order indexed", || {
+            indexed_equals_database(&app)
+        })
+        .await;
+    }
+    let _ = stop.send(true);
+    indexer.await.unwrap();
 }
 
 #[tokio::test]
