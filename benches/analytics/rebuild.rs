@@ -143,8 +143,9 @@ async fn walk(http: &reqwest::Client, base: &str, start: &Start, steps: &[&str])
                 .json(body)
                 .send()
                 .await;
-            let Ok(response) = sent.and_then(|response| response.error_for_status()) else {
-                return false;
+            let response = match sent.and_then(|response| response.error_for_status()) {
+                Ok(response) => response,
+                Err(error) => return failed("create", &error),
             };
             let created: Value = response.json().await.unwrap_or_default();
             created["id"].as_str().unwrap_or_default().to_string()
@@ -158,11 +159,17 @@ async fn walk(http: &reqwest::Client, base: &str, start: &Start, steps: &[&str])
             status => http.patch(&url).json(&json!({ "status": status })),
         };
         let sent = request.bearer_auth(ADMIN_KEY).send().await;
-        if !sent.is_ok_and(|response| response.status().is_success()) {
-            return false;
+        if let Err(error) = sent.and_then(|response| response.error_for_status()) {
+            return failed(step, &error);
         }
     }
     true
+}
+
+/// Says which write of a walk failed and how; false.
+fn failed(step: &str, error: &reqwest::Error) -> bool {
+    println!("live write `{step}` failed: {error}");
+    false
 }
 
 /// Each rollup table: its rows as the tests' `snapshot` renders them (numbers

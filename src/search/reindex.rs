@@ -87,11 +87,7 @@ pub async fn reindex(
     .rows_affected();
     tx.commit().await?;
     if delivered > VACUUM_AFTER {
-        // The flags of many orders just changed: reclaim the outbox index's
-        // dead entries now rather than whenever autovacuum comes (if enabled).
-        if let Err(error) = sqlx::query("vacuum (analyze) orders").execute(pool).await {
-            tracing::warn!(error = %error, "vacuuming orders after the rebuild failed");
-        }
+        super::indexer::vacuum_outbox(pool.clone()).await;
     }
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
