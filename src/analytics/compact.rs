@@ -135,8 +135,9 @@ pub struct CompactReport {
 pub async fn compact(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<CompactReport> {
     let mut report = CompactReport::default();
     for sharded in &TABLES {
+        let statements = (sharded.fold_statement(), sharded.delete_zero_statement());
         loop {
-            match fold_batch(pool, sharded, now).await {
+            match fold_batch(pool, &statements, now).await {
                 Ok((0, _)) => break,
                 Ok((folded_into, emptied)) => {
                     report.folded_into += folded_into;
@@ -159,10 +160,11 @@ pub async fn compact(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<CompactR
 const LOCK_TIMEOUT: &str = "55P03";
 
 /// One transaction: folds up to [`BATCH`] shard rows and deletes the shard-0
-/// rows that folded to zero. Returns (shard-0 rows written, rows deleted).
+/// rows that folded to zero, with a table's (fold, delete-zero) statements.
+/// Returns (shard-0 rows written, rows deleted).
 async fn fold_batch(
     pool: &PgPool,
-    sharded: &Sharded,
+    (fold, delete_zero): &(String, String),
     now: DateTime<Utc>,
 ) -> sqlx::Result<(u64, u64)> {
     let mut tx = pool.begin().await?;
@@ -171,8 +173,7 @@ async fn fold_batch(
     sqlx::query("set local lock_timeout = '2s'")
         .execute(&mut *tx)
         .await?;
-    let fold = sharded.fold_statement();
-    let written: Vec<(String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(fold))
+    let written: Vec<(String, bool)> = sqlx::query_as(sqlx::AssertSqlSafe(fold.as_str()))
         .bind(now)
         .bind(BATCH)
         .fetch_all(&mut *tx)
@@ -184,7 +185,7 @@ async fn fold_batch(
         .collect();
     let mut emptied = 0;
     if !zero.is_empty() {
-        emptied = sqlx::query(sqlx::AssertSqlSafe(sharded.delete_zero_statement()))
+        emptied = sqlx::query(sqlx::AssertSqlSafe(delete_zero.as_str()))
             .bind(&zero)
             .execute(&mut *tx)
             .await?

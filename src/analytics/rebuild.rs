@@ -6,9 +6,9 @@
 //! commits, so order writes that reach their rollup step wait for it and then
 //! apply their change on top of the rebuilt figures: none is lost or counted
 //! twice. Analytics reads wait meanwhile too. Sharded tables get every row in
-//! shard 0, as [`super::compact`] leaves closed periods. Rows are written in primary-key
-//! order, so the rows one range reads lie together on disk; the tables are
-//! vacuumed and analyzed after the commit.
+//! shard 0, as [`super::compact`] leaves closed periods. Rows are written in
+//! primary-key order, so the rows one range reads lie together on disk; the
+//! tables are vacuumed and analyzed after the commit.
 
 use std::time::{Duration, Instant};
 

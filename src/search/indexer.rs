@@ -34,8 +34,8 @@ pub const BATCH_SIZE: i64 = 1000;
 const OUTBOX_CHANNEL: &str = "search_outbox";
 /// How often an idle indexer looks for new changes without being woken.
 const IDLE_POLL: Duration = Duration::from_secs(1);
-/// Orders acknowledged since the last vacuum above which an idle indexer
-/// vacuums `orders` (see [`vacuum_outbox`]).
+/// Orders delivered (read, and as good as all acknowledged) since the last
+/// vacuum above which an idle indexer vacuums `orders` (see [`vacuum_outbox`]).
 const VACUUM_AFTER: u64 = 50_000;
 /// First wait after a failed batch (doubling up to [`MAX_BACKOFF`]).
 const FIRST_RETRY: Duration = Duration::from_millis(20);
@@ -88,14 +88,15 @@ async fn lead(
         flagged.clone(),
     )));
     let mut backoff = FIRST_RETRY;
-    let mut acknowledged: u64 = 0;
+    let mut read_since_vacuum: u64 = 0;
     let mut vacuum: Option<AbortOnDrop> = None;
     while !*shutdown.borrow() {
         match deliver_batch(pool, engine, BATCH_SIZE).await {
             Ok(0) => {
-                if acknowledged >= VACUUM_AFTER && vacuum.as_ref().is_none_or(AbortOnDrop::finished)
+                if read_since_vacuum >= VACUUM_AFTER
+                    && vacuum.as_ref().is_none_or(AbortOnDrop::finished)
                 {
-                    acknowledged = 0;
+                    read_since_vacuum = 0;
                     vacuum = Some(AbortOnDrop(tokio::spawn(vacuum_outbox(pool.clone()))));
                 }
                 lock.ping().await?;
@@ -108,7 +109,7 @@ async fn lead(
             }
             Ok(read) => {
                 backoff = FIRST_RETRY;
-                acknowledged += read as u64;
+                read_since_vacuum += read as u64;
             }
             Err(error) => {
                 metrics::counter!("search_indexer_failures_total").increment(1);
