@@ -37,6 +37,7 @@ pub fn state(pool: PgPool, search: SearchEngine) -> AppState {
         search,
         reindexing: Arc::new(AtomicBool::new(false)),
         ranges: Arc::default(),
+        closed_periods: Arc::default(),
     }
 }
 

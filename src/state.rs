@@ -7,6 +7,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
+use crate::analytics::closed::ClosedPeriods;
 use crate::analytics::range::ResolvedRanges;
 use crate::search::engine::SearchEngine;
 
@@ -26,4 +27,6 @@ pub struct AppState {
     pub db_permits: Arc<Semaphore>,
     /// Analytics ranges already resolved against their store's calendar.
     pub ranges: Arc<ResolvedRanges>,
+    /// Product figures of closed periods, for top-N lists.
+    pub closed_periods: Arc<ClosedPeriods>,
 }

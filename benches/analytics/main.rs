@@ -12,7 +12,8 @@
 //!   (`insert_order`) the rollup maintenance on a fresh small database, and
 //!   the same over HTTP.
 //!
-//! `cargo bench --bench analytics` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432).
+//! `cargo bench --bench analytics` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432);
+//! `cargo bench --bench analytics -- routes` takes the route figures alone.
 //! Uses the seeded database `bench_search` of the search benchmark (created or
 //! topped up: seeding is resumable) and leaves its few hundred writes in it.
 
@@ -40,6 +41,13 @@ async fn main() {
     sqlx::query("analyze").execute(&pool).await.unwrap();
     let http = support::client(8);
     let agreed = routes::measure(&http, &server.base, &pool).await;
+    if std::env::args().any(|arg| arg == "routes") {
+        assert!(
+            agreed,
+            "a route answered differently from its naive GROUP BY"
+        );
+        return;
+    }
     rebuild::rebuild_equals_live(&http, &server.base, &pool, &url).await;
     drop(server);
     creation::creation_cost().await;

@@ -10,7 +10,9 @@
 //!   documents to Meilisearch directly.
 //!
 //! `cargo bench --bench search` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432);
-//! `cargo bench --bench search -- meili` takes the Meilisearch figures alone.
+//! `cargo bench --bench search -- meili` takes the Meilisearch figures alone;
+//! `cargo bench --bench search -- queries` runs the query set alone, on the index
+//! in `BENCH_INDEX_DIR` when set (built there once and kept between runs).
 //! The seeded database `bench_search` is kept and reused (seeding is resumable).
 
 #[path = "../support/mod.rs"]
@@ -42,6 +44,9 @@ const WRITE_SECONDS: u64 = 20;
 async fn main() {
     let (url, pool) = support::seeded_database(ORDERS).await;
     let queries = queries::staff_queries(&pool).await;
+    if std::env::args().any(|arg| arg == "queries") {
+        return query_set_alone(&url, &queries).await;
+    }
     if !std::env::args().any(|arg| arg == "meili") {
         embedded_figures(&pool, &url, &queries).await;
     }
@@ -70,6 +75,27 @@ async fn embedded_figures(pool: &PgPool, url: &str, queries: &[queries::StaffQue
     freshness::freshness(&http, &server.base, pool).await;
     export::export(&http, &server, pool).await;
     server.keep_data = false;
+}
+
+/// The query set alone, for working on search latency: on a kept index when
+/// `BENCH_INDEX_DIR` names one.
+async fn query_set_alone(url: &str, queries: &[queries::StaffQuery]) {
+    let kept = std::env::var_os("BENCH_INDEX_DIR").map(std::path::PathBuf::from);
+    let data_dir = kept.clone().unwrap_or_else(|| temp_dir("search"));
+    if !data_dir.join("index").join("CURRENT").exists() {
+        reindex(url, &data_dir, &[]);
+    }
+    let (mut server, _) = start_server(Some(url), data_dir).await;
+    server.keep_data = kept.is_some();
+    let http = support::client(8);
+    let engine = queries::run_queries(&http, &server.base, queries).await;
+    println!(
+        "search over HTTP (embedded tantivy), {} queries: p50 {:.2} ms  p99 {:.2} ms  errors {}",
+        queries.len(),
+        engine.p50_ms,
+        engine.p99_ms,
+        engine.errors
+    );
 }
 
 /// Runs `ordersearch reindex` (the embedded index under `data_dir`, or the

@@ -6,7 +6,8 @@
 //! periods so ranges read fewer rows. A query's range is resolved in [`range`]
 //! and split in [`plan`] into whole months, 8-day blocks, whole days and
 //! partial edge days, so figures over any range read few rows and stay exact.
-//! [`routes`] serves them under `/v1/analytics`.
+//! [`closed`] keeps the product figures of closed periods in memory for
+//! top-N lists. [`routes`] serves them under `/v1/analytics`.
 //!
 //! Orders written behind the hook's back (a bulk `seed` or import) need an
 //! `ordersearch rollups rebuild` before live changes to them are recorded.
@@ -15,6 +16,7 @@
 mod plan;
 
 pub mod cli;
+pub mod closed;
 pub mod compact;
 pub mod customers;
 pub mod hourly;

@@ -82,6 +82,10 @@ macro_rules! edges {
     };
 }
 
+/// A rollup period of a `day`, `block` or `month` grain: the grain and the
+/// period's first day.
+pub type Period = (&'static str, NaiveDate);
+
 /// A day that selects nothing when used as both ends of an unused span.
 const NOWHERE: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
 
@@ -184,6 +188,72 @@ impl Plan {
         }
         query
     }
+}
+
+impl Plan {
+    /// Splits off the day, block and month periods that end on or before
+    /// `closed_before` (their figures can be kept, see [`super::closed`]), and
+    /// returns them with the plan of the rest. `None` when the plan reads the
+    /// all-time row or an unbounded run of months, which never close.
+    pub fn split_closed(&self, closed_before: NaiveDate) -> Option<(Vec<Period>, Plan)> {
+        if self.all.is_some() {
+            return None;
+        }
+        let mut closed = Vec::new();
+        let mut rest = Plan {
+            edges: self.edges,
+            ..Plan::default()
+        };
+        if let Some(months) = self.months {
+            let (Some(lo), Some(hi)) = (months.lo, months.hi) else {
+                return None;
+            };
+            rest.months = split_span("month", lo, hi, closed_before, &mut closed);
+        }
+        for slot in 0..2 {
+            if let Some(Span {
+                lo: Some(lo),
+                hi: Some(hi),
+            }) = self.blocks[slot]
+            {
+                rest.blocks[slot] = split_span("block", lo, hi, closed_before, &mut closed);
+            }
+            if let Some(Span {
+                lo: Some(lo),
+                hi: Some(hi),
+            }) = self.days[slot]
+            {
+                rest.days[slot] = split_span("day", lo, hi, closed_before, &mut closed);
+            }
+        }
+        Some((closed, rest))
+    }
+}
+
+/// The periods of `grain` in `[lo, hi)` that end on or before `closed_before`
+/// go to `closed`; the span of the others (always the later ones) is returned.
+fn split_span(
+    grain: &'static str,
+    lo: NaiveDate,
+    hi: NaiveDate,
+    closed_before: NaiveDate,
+    closed: &mut Vec<Period>,
+) -> Option<Span<NaiveDate>> {
+    let mut start = lo;
+    while start < hi {
+        let next = start + Days::new(1);
+        let end = match grain {
+            "day" => next,
+            "block" => block_at_or_after(next),
+            _ => month_at_or_after(next),
+        };
+        if end > closed_before {
+            return span(Some(start), Some(hi));
+        }
+        closed.push((grain, start));
+        start = end;
+    }
+    None
 }
 
 /// The first day of `day`'s month if `day` is one, else of the next month.
@@ -344,6 +414,41 @@ mod tests {
             ]
         );
         assert_eq!(plan.months, None);
+    }
+
+    #[test]
+    fn periods_that_ended_are_split_off_and_the_rest_stays_a_plan() {
+        let plan = Plan::new(&Resolved {
+            lo: Some(time("2026-01-15T10:00:00Z")),
+            hi: Some(time("2026-04-03T05:00:00Z")),
+            d0: Some(date("2026-01-16")),
+            d1: Some(date("2026-04-03")),
+            s0: Some(time("2026-01-16T00:00:00Z")),
+            s1: Some(time("2026-04-03T00:00:00Z")),
+        });
+        let (closed, rest) = plan.split_closed(date("2026-03-10")).unwrap();
+        assert_eq!(
+            closed,
+            [
+                ("month", date("2026-02-01")),
+                ("block", date("2026-01-17")),
+                ("block", date("2026-01-25")),
+                ("day", date("2026-01-16")),
+            ]
+        );
+        assert_eq!(rest.months, dates("2026-03-01", "2026-04-01"));
+        assert_eq!(rest.blocks, [None, None]);
+        assert_eq!(rest.days, [None, dates("2026-04-01", "2026-04-03")]);
+        assert_eq!(rest.edges, plan.edges);
+
+        let (everything, nothing) = plan.split_closed(NaiveDate::MAX).unwrap();
+        assert_eq!(everything.len(), 2 + 2 + 1 + 2);
+        assert_eq!((nothing.months, nothing.days), (None, [None, None]));
+        let all_time = Plan {
+            all: Some(Span { lo: None, hi: None }),
+            ..Plan::default()
+        };
+        assert_eq!(all_time.split_closed(NaiveDate::MAX), None);
     }
 
     #[test]

@@ -150,6 +150,10 @@ pub async fn rebuild(pool: &PgPool, progress: &ProgressBar) -> anyhow::Result<Re
     .execute(&mut *tx)
     .await
     .context("truncating the rollups")?;
+    // Every figure kept in memory is of the rollups just truncated.
+    sqlx::query("update analytics_rollup_epoch set epoch = epoch + 1")
+        .execute(&mut *tx)
+        .await?;
     progress.inc(1);
     let mut report = RebuildReport::default();
     for (table, statement) in STEPS {

@@ -3,8 +3,8 @@
 //! current one, so the rollups always equal a recomputation from the orders.
 //!
 //! Deadlock freedom: every transaction touches rollup rows in one global order
-//! (products, categories, customer, hour, statuses; within a table, by primary
-//! key) after any product row locks the order code takes, and never the other
+//! (products, categories, customer, hour, statuses, period versions; within a
+//! table, by primary key) after any product row locks the order code takes, and never the other
 //! way round. Rows shared by unrelated orders (category, hour, status) are
 //! sharded by order id, so they rarely make writers wait at all.
 
@@ -50,6 +50,9 @@ struct Current {
     hour: DateTime<Utc>,
     shard: i16,
     processing_seconds: Decimal,
+    /// Whether the order's local day is before the store's today (its periods
+    /// may be closed and kept in memory, see [`super::closed`]).
+    past_day: bool,
 }
 
 /// Whether an order in this state counts in sales figures.
@@ -69,7 +72,9 @@ pub async fn record_transition(
         "select o.store_id, o.status, o.deleted_at is not null as deleted, o.total, o.customer_id,
                 o.created_at, s.timezone, (o.created_at at time zone s.timezone)::date as day,
                 date_trunc('hour', o.created_at, 'UTC') as hour, analytics_shard(o.id) as shard,
-                coalesce(extract(epoch from o.completed_at - o.created_at), 0) as processing_seconds
+                coalesce(extract(epoch from o.completed_at - o.created_at), 0) as processing_seconds,
+                (o.created_at at time zone s.timezone)::date < (now() at time zone s.timezone)::date
+                    as past_day
          from orders o join stores s on s.id = o.store_id
          where o.id = $1",
     )
@@ -104,6 +109,27 @@ pub async fn record_transition(
     if sign < 0 || left.is_some() {
         delete_emptied(conn, order_id, &now, sign < 0, left).await?;
     }
+    if sign != 0 && now.past_day {
+        bump_period_versions(conn, &now).await?;
+    }
+    Ok(())
+}
+
+/// Marks the product figures of the order's day, block and month as changed,
+/// for the readers that keep closed periods in memory.
+async fn bump_period_versions(conn: &mut PgConnection, now: &Current) -> sqlx::Result<()> {
+    sqlx::query(concat!(
+        "insert into analytics_period_versions as t (store_id, grain, period, version)
+         select $1, g.grain, g.period, 1 from ",
+        grains!("$2"),
+        " where g.grain <> 'all'
+         order by g.grain, g.period
+         on conflict (store_id, grain, period) do update set version = t.version + 1"
+    ))
+    .bind(&now.store_id)
+    .bind(now.day)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

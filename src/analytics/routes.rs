@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use validator::Validate;
 
+use super::closed;
 use super::customers::{self, CustomerValue};
 use super::hourly::{self, HourPlan, HourlySales};
 use super::plan::Plan;
@@ -132,7 +133,9 @@ async fn top_products(
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let by = query.by.unwrap_or_default();
     let limit = query.limit.unwrap_or(10);
-    let top = sales::top_products(&state.db, &store, &Plan::new(&range), by, limit).await?;
+    let plan = Plan::new(&range);
+    let top =
+        closed::top_products(&state.db, &state.closed_periods, &store, &plan, by, limit).await?;
     Ok(Json(top))
 }
 

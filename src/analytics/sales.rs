@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::closed::ProductFigures;
 use super::plan::Plan;
 use crate::domain::Money;
 
@@ -153,6 +154,50 @@ pub async fn top_products(
         data,
         lines_without_cost,
     })
+}
+
+/// Every product's sums in `store` over `plan`, unranked (for
+/// [`super::closed`], which adds the closed periods' figures to them).
+pub async fn product_totals(
+    db: &PgPool,
+    store: &str,
+    plan: &Plan,
+) -> sqlx::Result<Vec<(Uuid, ProductFigures)>> {
+    let query =
+        sqlx::query_as::<_, (Uuid, i64, Decimal, i64, i64, i64, Decimal, Decimal)>(concat!(
+            product_totals!("", ""),
+            "select product_id, sum(quantity)::bigint, sum(revenue), sum(orders)::bigint,
+                sum(lines)::bigint, sum(lines_without_cost)::bigint, sum(costed_revenue), sum(cost)
+         from parts group by product_id"
+        ))
+        .bind(store);
+    let rows = plan.bind(query).fetch_all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                product_id,
+                quantity,
+                revenue,
+                orders,
+                lines,
+                lines_without_cost,
+                costed_revenue,
+                cost,
+            )| {
+                let figures = ProductFigures {
+                    quantity,
+                    revenue,
+                    orders,
+                    lines,
+                    lines_without_cost,
+                    costed_revenue,
+                    cost,
+                };
+                (product_id, figures)
+            },
+        )
+        .collect())
 }
 
 /// One product's sales in `store` over `plan` (zeros when it sold nothing).

@@ -6,6 +6,7 @@
 //! through the API. `naive` recomputes each figure with plain SQL over the
 //! orders; `rollups` compares live rollups with a rebuild.
 
+mod closed;
 mod errors;
 mod naive;
 mod property;

@@ -1,0 +1,323 @@
+//! Top products with the product figures of closed periods kept in memory.
+//!
+//! A top-N over a month or a year reads ~10 000 to ~25 000 product rows from
+//! the rollups (a row per product per month, block and day of the range);
+//! summing them in PostgreSQL alone takes longer than the whole answer may.
+//! But all of those rows except yesterday's and today's belong to periods that
+//! are over, and a period that is over changes only when one of its orders is
+//! cancelled or deleted; such a write bumps the period's version
+//! (`analytics_period_versions`, migration 0009) in its own transaction. So
+//! the figures of closed periods are kept here, per store, grain and period,
+//! and each request checks their versions (one small query) and reads only
+//! what is open, or changed, from the rollups. Answers stay exact: a kept
+//! period is used only at the version it was read at, and its rows are always
+//! read after that version.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{Days, NaiveDate};
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::plan::{Period, Plan};
+use super::sales::{self, RankBy, TopProduct, TopProducts};
+use crate::domain::Money;
+
+/// One product's sums over some rollup rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, sqlx::FromRow)]
+pub struct ProductFigures {
+    pub quantity: i64,
+    pub revenue: Decimal,
+    pub orders: i64,
+    pub lines: i64,
+    pub lines_without_cost: i64,
+    pub costed_revenue: Decimal,
+    pub cost: Decimal,
+}
+
+impl std::ops::AddAssign<&ProductFigures> for ProductFigures {
+    fn add_assign(&mut self, other: &ProductFigures) {
+        self.quantity += other.quantity;
+        self.revenue += other.revenue;
+        self.orders += other.orders;
+        self.lines += other.lines;
+        self.lines_without_cost += other.lines_without_cost;
+        self.costed_revenue += other.costed_revenue;
+        self.cost += other.cost;
+    }
+}
+
+impl ProductFigures {
+    /// Revenue minus cost of the lines with a cost, if any line has one.
+    fn profit(&self) -> Option<Decimal> {
+        (self.lines > self.lines_without_cost).then(|| self.costed_revenue - self.cost)
+    }
+}
+
+/// Every product's figures in one period, as read at `version` of `epoch`.
+struct Kept {
+    epoch: i64,
+    version: i64,
+    figures: Arc<Vec<(Uuid, ProductFigures)>>,
+    last_used: u64,
+}
+
+/// Store, grain, period.
+type PeriodKey = (String, &'static str, NaiveDate);
+
+/// The kept figures of closed periods, least recently used dropped first.
+#[derive(Default)]
+pub struct ClosedPeriods {
+    kept: Mutex<(HashMap<PeriodKey, Kept>, u64)>,
+}
+
+impl ClosedPeriods {
+    /// Periods kept at most: a period holds a row per product it sold (~100
+    /// bytes each), and a year's range needs ~20 of them.
+    const CAPACITY: usize = 256;
+
+    /// The kept figures of `key` if they are at `epoch` and `version`.
+    fn get(
+        &self,
+        key: &PeriodKey,
+        epoch: i64,
+        version: i64,
+    ) -> Option<Arc<Vec<(Uuid, ProductFigures)>>> {
+        let mut guard = self.kept.lock().ok()?;
+        let (kept, clock) = &mut *guard;
+        *clock += 1;
+        let entry = kept.get_mut(key)?;
+        if entry.epoch != epoch || entry.version != version {
+            return None;
+        }
+        entry.last_used = *clock;
+        Some(entry.figures.clone())
+    }
+
+    fn keep(
+        &self,
+        key: PeriodKey,
+        epoch: i64,
+        version: i64,
+        figures: Arc<Vec<(Uuid, ProductFigures)>>,
+    ) {
+        let Ok(mut guard) = self.kept.lock() else {
+            return;
+        };
+        let (kept, clock) = &mut *guard;
+        *clock += 1;
+        if kept.len() >= Self::CAPACITY && !kept.contains_key(&key) {
+            let oldest = kept
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_used)
+                .map(|(key, _)| key.clone());
+            if let Some(oldest) = oldest {
+                kept.remove(&oldest);
+            }
+        }
+        let last_used = *clock;
+        kept.insert(
+            key,
+            Kept {
+                epoch,
+                version,
+                figures,
+                last_used,
+            },
+        );
+    }
+}
+
+/// The store's local today, the rollup epoch and the versions of `periods`.
+type Versions = (NaiveDate, i64, Vec<String>, Vec<NaiveDate>, Vec<i64>);
+
+/// Every product's figures in each of `periods`, read from the rollups.
+#[derive(sqlx::FromRow)]
+struct PeriodRow {
+    grain: String,
+    period: NaiveDate,
+    product_id: Uuid,
+    #[sqlx(flatten)]
+    figures: ProductFigures,
+}
+
+/// [`sales::top_products`] with the closed periods of `plan` answered from
+/// `closed` where they are kept at their current version.
+pub async fn top_products(
+    db: &PgPool,
+    closed: &ClosedPeriods,
+    store: &str,
+    plan: &Plan,
+    by: RankBy,
+    limit: i64,
+) -> sqlx::Result<TopProducts> {
+    let Some((candidates, _)) = plan.split_closed(NaiveDate::MAX) else {
+        return sales::top_products(db, store, plan, by, limit).await;
+    };
+    let (grains, periods): (Vec<&str>, Vec<NaiveDate>) = candidates.iter().copied().unzip();
+    let (today, epoch, changed_grains, changed_periods, changed_versions): Versions = sqlx::query_as(
+        "select (now() at time zone s.timezone)::date, e.epoch,
+                coalesce(v.grains, '{}'), coalesce(v.periods, '{}'), coalesce(v.versions, '{}')
+         from stores s cross join analytics_rollup_epoch e
+              cross join lateral (
+                select array_agg(grain) as grains, array_agg(period) as periods,
+                       array_agg(version) as versions
+                from analytics_period_versions
+                where store_id = $1 and (grain, period) in (select * from unnest($2::text[], $3::date[]))
+              ) v
+         where s.id = $1",
+    )
+    .bind(store)
+    .bind(&grains)
+    .bind(&periods)
+    .fetch_one(db)
+    .await?;
+    let versions: HashMap<(&str, NaiveDate), i64> = changed_grains
+        .iter()
+        .map(String::as_str)
+        .zip(changed_periods)
+        .zip(changed_versions)
+        .collect();
+    let yesterday = today - Days::new(1);
+    let Some((closed_periods, open)) = plan.split_closed(yesterday) else {
+        return sales::top_products(db, store, plan, by, limit).await;
+    };
+    if closed_periods.is_empty() {
+        return sales::top_products(db, store, plan, by, limit).await;
+    }
+
+    let mut totals: HashMap<Uuid, ProductFigures> = HashMap::new();
+    let mut missing: Vec<Period> = Vec::new();
+    for (grain, period) in &closed_periods {
+        let key = (store.to_string(), *grain, *period);
+        let version = versions.get(&(*grain, *period)).copied().unwrap_or(0);
+        match closed.get(&key, epoch, version) {
+            Some(figures) => add_all(&mut totals, &figures),
+            None => missing.push((*grain, *period)),
+        }
+    }
+    if !missing.is_empty() {
+        for ((grain, period), figures) in read_periods(db, store, &missing).await? {
+            add_all(&mut totals, &figures);
+            let version = versions.get(&(grain, period)).copied().unwrap_or(0);
+            closed.keep((store.to_string(), grain, period), epoch, version, figures);
+        }
+    }
+    for (product_id, figures) in sales::product_totals(db, store, &open).await? {
+        *totals.entry(product_id).or_default() += &figures;
+    }
+    ranked(db, totals, by, limit).await
+}
+
+fn add_all(totals: &mut HashMap<Uuid, ProductFigures>, figures: &[(Uuid, ProductFigures)]) {
+    for (product_id, figures) in figures {
+        *totals.entry(*product_id).or_default() += figures;
+    }
+}
+
+/// Every product's figures in each of `periods` (all of them, even those
+/// without a row: an empty period is kept as empty).
+async fn read_periods(
+    db: &PgPool,
+    store: &str,
+    periods: &[Period],
+) -> sqlx::Result<Vec<(Period, Arc<Vec<(Uuid, ProductFigures)>>)>> {
+    let (grains, days): (Vec<&str>, Vec<NaiveDate>) = periods.iter().copied().unzip();
+    let rows: Vec<PeriodRow> = sqlx::query_as(
+        "select grain, period, product_id, quantity, revenue, orders, lines, lines_without_cost,
+                costed_revenue, cost
+         from analytics_product_sales
+         where store_id = $1 and (grain, period) in (select * from unnest($2::text[], $3::date[]))",
+    )
+    .bind(store)
+    .bind(&grains)
+    .bind(&days)
+    .fetch_all(db)
+    .await?;
+    let mut by_period: HashMap<(&str, NaiveDate), Vec<(Uuid, ProductFigures)>> =
+        periods.iter().map(|period| (*period, Vec::new())).collect();
+    for row in rows {
+        let grain = match row.grain.as_str() {
+            "day" => "day",
+            "block" => "block",
+            _ => "month",
+        };
+        if let Some(figures) = by_period.get_mut(&(grain, row.period)) {
+            figures.push((row.product_id, row.figures));
+        }
+    }
+    Ok(periods
+        .iter()
+        .map(|period| {
+            let figures = by_period.remove(period).unwrap_or_default();
+            (*period, Arc::new(figures))
+        })
+        .collect())
+}
+
+/// The `limit` best of `totals` by `by` (ties to the lower product id, no
+/// profit last), with the catalog's current SKU and name.
+async fn ranked(
+    db: &PgPool,
+    totals: HashMap<Uuid, ProductFigures>,
+    by: RankBy,
+    limit: i64,
+) -> sqlx::Result<TopProducts> {
+    let all_lines_without_cost = totals
+        .values()
+        .map(|figures| figures.lines_without_cost)
+        .sum();
+    let mut rows: Vec<(Uuid, ProductFigures)> = totals.into_iter().collect();
+    rows.sort_by(|(a_id, a), (b_id, b)| {
+        let order = match by {
+            RankBy::Quantity => b.quantity.cmp(&a.quantity),
+            RankBy::Revenue => b.revenue.cmp(&a.revenue),
+            // `desc nulls last`: any profit before none.
+            RankBy::Profit => match (a.profit(), b.profit()) {
+                (Some(a), Some(b)) => b.cmp(&a),
+                (a, b) => b.is_some().cmp(&a.is_some()),
+            },
+        };
+        order.then_with(|| a_id.cmp(b_id))
+    });
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+    let names: HashMap<Uuid, (String, String)> = sqlx::query_as::<_, (Uuid, String, String)>(
+        "select id, sku, name from products where id = any($1)",
+    )
+    .bind(&ids)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|(id, sku, name)| (id, (sku, name)))
+    .collect();
+    let data = rows
+        .into_iter()
+        .filter_map(|(product_id, figures)| {
+            let (sku, name) = names.get(&product_id)?.clone();
+            Some(TopProduct {
+                product_id,
+                sku,
+                name,
+                quantity: figures.quantity,
+                revenue: Money::from(figures.revenue),
+                profit: figures.profit().map(Money::from),
+                orders: figures.orders,
+                all_lines_without_cost,
+            })
+        })
+        .collect::<Vec<_>>();
+    // As the query ranking in PostgreSQL reports it: over every product, taken
+    // from the first row listed.
+    let lines_without_cost = if data.is_empty() {
+        0
+    } else {
+        all_lines_without_cost
+    };
+    Ok(TopProducts {
+        data,
+        lines_without_cost,
+    })
+}
