@@ -140,7 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(config = ?args, "starting");
-    let db = Database::open(&args.db).await?;
+    let db = Database::open_for_requests(&args.db).await?;
     let result = serve_on(&db, &args).await;
     let closed = db.close().await;
     result.and(closed)

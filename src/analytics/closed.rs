@@ -144,7 +144,9 @@ struct PeriodRow {
 }
 
 /// [`sales::top_products`] with the closed periods of `plan` answered from
-/// `closed` where they are kept at their current version.
+/// `closed` where they are kept at their current version. The open periods'
+/// rows are read as they are and summed here; PostgreSQL aggregates only the
+/// partial edge days' order lines, when the range has any.
 pub async fn top_products(
     db: &PgPool,
     closed: &ClosedPeriods,
@@ -153,6 +155,10 @@ pub async fn top_products(
     by: RankBy,
     limit: i64,
 ) -> sqlx::Result<TopProducts> {
+    if plan.all.is_some() {
+        let totals = read_all_time(db, store).await?.into_iter().collect();
+        return ranked(db, totals, by, limit).await;
+    }
     let Some((candidates, _)) = plan.split_closed(NaiveDate::MAX) else {
         return sales::top_products(db, store, plan, by, limit).await;
     };
@@ -181,12 +187,8 @@ pub async fn top_products(
         .zip(changed_versions)
         .collect();
     let yesterday = today - Days::new(1);
-    let Some((closed_periods, open)) = plan.split_closed(yesterday) else {
-        return sales::top_products(db, store, plan, by, limit).await;
-    };
-    if closed_periods.is_empty() {
-        return sales::top_products(db, store, plan, by, limit).await;
-    }
+    let (closed_periods, open) = plan.split_closed(yesterday).unwrap_or_default();
+    let (open_periods, _) = open.split_closed(NaiveDate::MAX).unwrap_or_default();
 
     let mut totals: HashMap<Uuid, ProductFigures> = HashMap::new();
     let mut missing: Vec<Period> = Vec::new();
@@ -198,17 +200,49 @@ pub async fn top_products(
             None => missing.push((*grain, *period)),
         }
     }
-    if !missing.is_empty() {
-        for ((grain, period), figures) in read_periods(db, store, &missing).await? {
+    let to_read: Vec<Period> = missing.iter().chain(&open_periods).copied().collect();
+    if !to_read.is_empty() {
+        for ((grain, period), figures) in read_periods(db, store, &to_read).await? {
             add_all(&mut totals, &figures);
-            let version = versions.get(&(grain, period)).copied().unwrap_or(0);
-            closed.keep((store.to_string(), grain, period), epoch, version, figures);
+            if missing.contains(&(grain, period)) {
+                let version = versions.get(&(grain, period)).copied().unwrap_or(0);
+                closed.keep((store.to_string(), grain, period), epoch, version, figures);
+            }
         }
     }
-    for (product_id, figures) in sales::product_totals(db, store, &open).await? {
-        *totals.entry(product_id).or_default() += &figures;
+    if plan.edges.iter().any(Option::is_some) {
+        let edges = Plan {
+            edges: plan.edges,
+            ..Plan::default()
+        };
+        for (product_id, figures) in sales::product_totals(db, store, &edges).await? {
+            *totals.entry(product_id).or_default() += &figures;
+        }
     }
     ranked(db, totals, by, limit).await
+}
+
+/// A product's figures in some rollup row.
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    product_id: Uuid,
+    #[sqlx(flatten)]
+    figures: ProductFigures,
+}
+
+/// Every product's all-time row.
+async fn read_all_time(db: &PgPool, store: &str) -> sqlx::Result<Vec<(Uuid, ProductFigures)>> {
+    let rows: Vec<ProductRow> = sqlx::query_as(
+        "select product_id, quantity, revenue, orders, lines, lines_without_cost, costed_revenue, cost
+         from analytics_product_sales where store_id = $1 and grain = 'all'",
+    )
+    .bind(store)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.product_id, row.figures))
+        .collect())
 }
 
 fn add_all(totals: &mut HashMap<Uuid, ProductFigures>, figures: &[(Uuid, ProductFigures)]) {

@@ -154,7 +154,15 @@ async fn top_bought_yesterday(
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let limit = query.limit.unwrap_or(10);
     let plan = Plan::new(&range);
-    let top = sales::top_products(&state.db, &store, &plan, RankBy::Quantity, limit).await?;
+    let top = closed::top_products(
+        &state.db,
+        &state.closed_periods,
+        &store,
+        &plan,
+        RankBy::Quantity,
+        limit,
+    )
+    .await?;
     Ok(Json(top))
 }
 
