@@ -10,7 +10,8 @@
 //!   documents to Meilisearch directly.
 //!
 //! `cargo bench --bench search` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432);
-//! `cargo bench --bench search -- meili` takes the Meilisearch figures alone;
+//! `cargo bench --bench search -- meili` takes the Meilisearch figures alone
+//! (`-- meili queries`: only the query set, on the index an earlier run built);
 //! `cargo bench --bench search -- queries` runs the query set alone, on the index
 //! in `BENCH_INDEX_DIR` when set (built there once and kept between runs).
 //! The seeded database `bench_search` is kept and reused (seeding is resumable).
@@ -44,10 +45,11 @@ const WRITE_SECONDS: u64 = 20;
 async fn main() {
     let (url, pool) = support::seeded_database(ORDERS).await;
     let queries = queries::staff_queries(&pool).await;
-    if std::env::args().any(|arg| arg == "queries") {
+    let meili_only = std::env::args().any(|arg| arg == "meili");
+    if !meili_only && std::env::args().any(|arg| arg == "queries") {
         return query_set_alone(&url, &queries).await;
     }
-    if !std::env::args().any(|arg| arg == "meili") {
+    if !meili_only {
         embedded_figures(&pool, &url, &queries).await;
     }
     match meili::MeiliTarget::from_env() {

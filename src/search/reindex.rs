@@ -62,10 +62,12 @@ pub async fn reindex(
             .context("writing the fresh index")?;
     }
     reader.await.context("the page reader stopped")??;
+    let sent = started.elapsed();
     engine
         .finish_rebuild()
         .await
         .context("swapping in the fresh index")?;
+    let swapped = started.elapsed();
     let mut tx = pool.begin().await?;
     sqlx::query("update search_state set generation = generation + 1")
         .execute(&mut *tx)
@@ -91,6 +93,13 @@ pub async fn reindex(
     }
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(
+        documents,
+        sent_s = sent.as_secs_f64(),
+        confirmed_and_swapped_s = swapped.as_secs_f64(),
+        total_s = seconds,
+        "reindex phases"
+    );
     Ok(ReindexReport {
         documents,
         seconds,

@@ -122,9 +122,65 @@ pub fn settings(version: ServerVersion) -> Settings {
         .with_synonyms(std::collections::HashMap::<String, Vec<String>>::new())
 }
 
+/// Settings whose lists are ordered: the others are sets, which Meilisearch
+/// may hand back in another order.
+const ORDERED: [&str; 2] = ["searchableAttributes", "rankingRules"];
+
+/// Whether settings read from Meilisearch (`current`) already hold every value
+/// of `wanted` (JSON as sent; a `null` there is left as the server has it).
+pub fn covers(current: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    covers_field("", current, wanted)
+}
+
+fn covers_field(name: &str, current: &serde_json::Value, wanted: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match (current, wanted) {
+        (_, Value::Null) => true,
+        (Value::Object(current), Value::Object(wanted)) => wanted.iter().all(|(key, value)| {
+            current
+                .get(key)
+                .is_some_and(|present| covers_field(key, present, value))
+        }),
+        (Value::Array(current), Value::Array(wanted)) if !ORDERED.contains(&name) => {
+            let sorted = |values: &Vec<Value>| {
+                let mut texts: Vec<String> = values.iter().map(Value::to_string).collect();
+                texts.sort();
+                texts
+            };
+            sorted(current) == sorted(wanted)
+        }
+        (current, wanted) => current == wanted,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_already_in_place_are_recognised_up_to_the_order_of_sets() {
+        let wanted = serde_json::to_value(settings(ServerVersion(1, 50))).unwrap();
+        let mut current = wanted.clone();
+        current["sortableAttributes"] = serde_json::json!(["created", "number", "total_cents"]);
+        current["typoTolerance"]["disableOnAttributes"] =
+            serde_json::json!(["joined", "number_prefixes", "phone_suffixes", "sku"]);
+        current["faceting"]["sortFacetValuesBy"] = serde_json::json!({"*": "alpha"});
+        current["prefixSearch"] = serde_json::json!("indexingTime");
+        assert!(covers(&current, &wanted));
+
+        let mut reordered = current.clone();
+        reordered["rankingRules"].as_array_mut().unwrap().reverse();
+        assert!(!covers(&reordered, &wanted), "ranking rules are ordered");
+        let mut changed = current.clone();
+        changed["pagination"]["maxTotalHits"] = serde_json::json!(1000);
+        assert!(!covers(&changed, &wanted));
+        let mut missing = current;
+        missing["filterableAttributes"]
+            .as_array_mut()
+            .unwrap()
+            .pop();
+        assert!(!covers(&missing, &wanted));
+    }
 
     #[test]
     fn versions_parse_and_gate_disable_on_numbers() {
