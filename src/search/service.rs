@@ -108,38 +108,39 @@ pub fn engine_error(error: EngineError) -> ApiError {
     }
 }
 
-/// `search_backlog()`'s two columns, then the hits' ids and current versions.
-type VersionsAndBacklog = (i64, Option<f64>, Option<Vec<Uuid>>, Option<Vec<i32>>);
-
 /// Runs a search and shapes the response.
+///
+/// The outbox backlog and, for a sole identifier, the orders it names that are
+/// not indexed yet are read from PostgreSQL while the engine searches; only
+/// the hits' current versions wait for the hits.
 pub async fn search(
     pool: &PgPool,
     engine: &SearchEngine,
     request: &SearchRequest,
 ) -> Result<SearchResponse, ApiError> {
     let started = std::time::Instant::now();
+    let (found, backlog, unindexed) = tokio::join!(
+        engine.search(request),
+        super::status::backlog(pool),
+        unindexed_exact_matches(pool, request),
+    );
     let EngineResults {
         hits,
         mut total,
         facets,
-    } = engine.search(request).await.map_err(engine_error)?;
+    } = found.map_err(engine_error)?;
+    let backlog = backlog?;
     let ids: Vec<Uuid> = hits.iter().map(|hit| hit.document.id).collect();
-    // The hits' current versions and the backlog in one round trip.
-    let (pending_changes, lag_ms, found, found_versions): VersionsAndBacklog = sqlx::query_as(
-        "select b.pending_changes, b.lag_ms, v.ids, v.versions
-         from search_backlog() b,
-              lateral (select array_agg(id) as ids, array_agg(version) as versions
-                       from orders where id = any($1)) v",
-    )
-    .bind(&ids)
-    .fetch_one(pool)
-    .await?;
-    let backlog = Backlog::from_row((pending_changes, lag_ms));
-    let versions: HashMap<Uuid, i32> = found
-        .unwrap_or_default()
-        .into_iter()
-        .zip(found_versions.unwrap_or_default())
-        .collect();
+    let versions: HashMap<Uuid, i32> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (Uuid, i32)>("select id, version from orders where id = any($1)")
+            .bind(&ids)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect()
+    };
     let mut shaped: Vec<Hit> = hits
         .into_iter()
         .map(|found| {
@@ -147,10 +148,16 @@ pub async fn search(
             hit(found.document, found.highlights, current)
         })
         .collect();
-    if request.offset == 0 {
-        let unindexed = exact_matches_not_indexed(pool, request, &shaped).await?;
-        total += unindexed.len() as u64;
-        let mut front: Vec<Hit> = unindexed
+    let shown: HashSet<Uuid> = shaped.iter().map(|hit| hit.id).collect();
+    let missing: Vec<Uuid> = unindexed?
+        .into_iter()
+        .filter(|id| !shown.contains(id))
+        .collect();
+    if !missing.is_empty() {
+        let mut conn = pool.acquire().await?;
+        let documents = document::load(&mut conn, &missing).await?;
+        total += documents.len() as u64;
+        let mut front: Vec<Hit> = documents
             .into_iter()
             .map(|document| hit(document, BTreeMap::new(), None))
             .collect();
@@ -198,14 +205,15 @@ fn sole_identifier(query: &Query) -> Option<Identifier> {
     (text.contains('@') && text.contains('.')).then(|| Identifier::Email(text.to_lowercase()))
 }
 
-/// Orders the identifier names exactly that the engine did not return (changes
-/// not indexed yet), read fresh from PostgreSQL.
-async fn exact_matches_not_indexed(
+/// On the first page, the orders a sole identifier (number, UUID, email) names
+/// exactly whose changes are not indexed yet, read fresh from PostgreSQL; the
+/// caller adds those the engine did not return.
+async fn unindexed_exact_matches(
     pool: &PgPool,
     request: &SearchRequest,
-    hits: &[Hit],
-) -> Result<Vec<OrderDocument>, ApiError> {
-    let Some(identifier) = sole_identifier(&request.query) else {
+) -> Result<Vec<Uuid>, ApiError> {
+    let identifier = sole_identifier(&request.query).filter(|_| request.offset == 0);
+    let Some(identifier) = identifier else {
         return Ok(Vec::new());
     };
     let (id, number, email) = match identifier {
@@ -213,7 +221,7 @@ async fn exact_matches_not_indexed(
         Identifier::Number(number) => (None, Some(number), None),
         Identifier::Email(email) => (None, None, Some(email)),
     };
-    let found: Vec<Uuid> = sqlx::query_scalar(
+    Ok(sqlx::query_scalar(
         "select id from orders
          where (id = $1 or number = $2 or lower(customer_email) = $3)
            and ($4::text is null or store_id = $4) and ($5 or deleted_at is null)
@@ -226,12 +234,5 @@ async fn exact_matches_not_indexed(
     .bind(request.store.as_deref())
     .bind(request.include_deleted)
     .fetch_all(pool)
-    .await?;
-    let shown: HashSet<Uuid> = hits.iter().map(|hit| hit.id).collect();
-    let missing: Vec<Uuid> = found.into_iter().filter(|id| !shown.contains(id)).collect();
-    if missing.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut conn = pool.acquire().await?;
-    Ok(document::load(&mut conn, &missing).await?)
+    .await?)
 }
