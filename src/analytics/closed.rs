@@ -222,12 +222,18 @@ pub async fn top_products(
     ranked(db, totals, by, limit).await
 }
 
-/// A product's figures in some rollup row.
+/// A product's figures in some rollup row, or summed over some.
 #[derive(sqlx::FromRow)]
-struct ProductRow {
+pub struct ProductRow {
     product_id: Uuid,
     #[sqlx(flatten)]
     figures: ProductFigures,
+}
+
+impl ProductRow {
+    pub fn into_pair(self) -> (Uuid, ProductFigures) {
+        (self.product_id, self.figures)
+    }
 }
 
 /// Every product's all-time row.

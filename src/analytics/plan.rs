@@ -325,16 +325,21 @@ mod tests {
         })
     }
 
-    #[test]
-    fn a_long_range_is_edges_days_blocks_months_days_edges() {
-        let plan = Plan::new(&Resolved {
+    /// 10:00 on 15 January to 05:00 on 3 April 2026 (UTC days).
+    fn long_range() -> Plan {
+        Plan::new(&Resolved {
             lo: Some(time("2026-01-15T10:00:00Z")),
             hi: Some(time("2026-04-03T05:00:00Z")),
             d0: Some(date("2026-01-16")),
             d1: Some(date("2026-04-03")),
             s0: Some(time("2026-01-16T00:00:00Z")),
             s1: Some(time("2026-04-03T00:00:00Z")),
-        });
+        })
+    }
+
+    #[test]
+    fn a_long_range_is_edges_days_blocks_months_days_edges() {
+        let plan = long_range();
         assert_eq!(plan.months, dates("2026-02-01", "2026-04-01"));
         assert_eq!(plan.blocks, [dates("2026-01-17", "2026-02-01"), None]);
         assert_eq!(
@@ -418,14 +423,7 @@ mod tests {
 
     #[test]
     fn periods_that_ended_are_split_off_and_the_rest_stays_a_plan() {
-        let plan = Plan::new(&Resolved {
-            lo: Some(time("2026-01-15T10:00:00Z")),
-            hi: Some(time("2026-04-03T05:00:00Z")),
-            d0: Some(date("2026-01-16")),
-            d1: Some(date("2026-04-03")),
-            s0: Some(time("2026-01-16T00:00:00Z")),
-            s1: Some(time("2026-04-03T00:00:00Z")),
-        });
+        let plan = long_range();
         let (closed, rest) = plan.split_closed(date("2026-03-10")).unwrap();
         assert_eq!(
             closed,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::closed::ProductFigures;
+use super::closed::{ProductFigures, ProductRow};
 use super::plan::Plan;
 use crate::domain::Money;
 
@@ -163,41 +163,17 @@ pub async fn product_totals(
     store: &str,
     plan: &Plan,
 ) -> sqlx::Result<Vec<(Uuid, ProductFigures)>> {
-    let query =
-        sqlx::query_as::<_, (Uuid, i64, Decimal, i64, i64, i64, Decimal, Decimal)>(concat!(
-            product_totals!("", ""),
-            "select product_id, sum(quantity)::bigint, sum(revenue), sum(orders)::bigint,
-                sum(lines)::bigint, sum(lines_without_cost)::bigint, sum(costed_revenue), sum(cost)
+    let query = sqlx::query_as::<_, ProductRow>(concat!(
+        product_totals!("", ""),
+        "select product_id, sum(quantity)::bigint as quantity, sum(revenue) as revenue,
+                sum(orders)::bigint as orders, sum(lines)::bigint as lines,
+                sum(lines_without_cost)::bigint as lines_without_cost,
+                sum(costed_revenue) as costed_revenue, sum(cost) as cost
          from parts group by product_id"
-        ))
-        .bind(store);
+    ))
+    .bind(store);
     let rows = plan.bind(query).fetch_all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                product_id,
-                quantity,
-                revenue,
-                orders,
-                lines,
-                lines_without_cost,
-                costed_revenue,
-                cost,
-            )| {
-                let figures = ProductFigures {
-                    quantity,
-                    revenue,
-                    orders,
-                    lines,
-                    lines_without_cost,
-                    costed_revenue,
-                    cost,
-                };
-                (product_id, figures)
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(ProductRow::into_pair).collect())
 }
 
 /// One product's sales in `store` over `plan` (zeros when it sold nothing).
