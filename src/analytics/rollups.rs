@@ -4,8 +4,8 @@
 //!
 //! Deadlock freedom: every transaction touches rollup rows in one global order
 //! (products, categories, customer, hour, statuses, period versions; within a
-//! table, by primary key) after any product row locks the order code takes, and never the other
-//! way round. Rows shared by unrelated orders (category, hour, status) are
+//! table, by primary key) after any product row locks the order code takes,
+//! and never the other way round. Rows shared by unrelated orders (category, hour, status) are
 //! sharded by order id, so they rarely make writers wait at all.
 
 use chrono::{DateTime, NaiveDate, Utc};
