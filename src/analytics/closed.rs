@@ -245,10 +245,7 @@ async fn read_all_time(db: &PgPool, store: &str) -> sqlx::Result<Vec<(Uuid, Prod
     .bind(store)
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.product_id, row.figures))
-        .collect())
+    Ok(rows.into_iter().map(ProductRow::into_pair).collect())
 }
 
 fn add_all(totals: &mut HashMap<Uuid, ProductFigures>, figures: &[(Uuid, ProductFigures)]) {
