@@ -108,11 +108,16 @@ pub fn engine_error(error: EngineError) -> ApiError {
     }
 }
 
+/// Flagged orders listed with their versions beside the engine call, at most:
+/// a longer backlog means the hits are looked up after the search instead.
+const LISTED_PENDING: i32 = 1000;
+
 /// Runs a search and shapes the response.
 ///
-/// The outbox backlog and, for a sole identifier, the orders it names that are
-/// not indexed yet are read from PostgreSQL while the engine searches; only
-/// the hits' current versions wait for the hits.
+/// The outbox backlog with the flagged orders' current versions and, for a
+/// sole identifier, the orders it names that are not indexed yet are read from
+/// PostgreSQL while the engine searches. Only flagged orders can be stale, so
+/// the hits wait for one more query only when the backlog is too long to list.
 pub async fn search(
     pool: &PgPool,
     engine: &SearchEngine,
@@ -121,7 +126,7 @@ pub async fn search(
     let started = std::time::Instant::now();
     let (found, backlog, unindexed) = tokio::join!(
         engine.search(request),
-        super::status::backlog(pool),
+        super::status::backlog_with_versions(pool, LISTED_PENDING),
         unindexed_exact_matches(pool, request),
     );
     let EngineResults {
@@ -129,17 +134,19 @@ pub async fn search(
         mut total,
         facets,
     } = found.map_err(engine_error)?;
-    let backlog = backlog?;
+    let (backlog, pending_versions) = backlog?;
     let ids: Vec<Uuid> = hits.iter().map(|hit| hit.document.id).collect();
-    let versions: HashMap<Uuid, i32> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        sqlx::query_as::<_, (Uuid, i32)>("select id, version from orders where id = any($1)")
-            .bind(&ids)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .collect()
+    let versions: HashMap<Uuid, i32> = match pending_versions {
+        Some(pending) => pending,
+        None if ids.is_empty() => HashMap::new(),
+        None => {
+            sqlx::query_as::<_, (Uuid, i32)>("select id, version from orders where id = any($1)")
+                .bind(&ids)
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .collect()
+        }
     };
     let mut shaped: Vec<Hit> = hits
         .into_iter()

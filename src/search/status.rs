@@ -1,5 +1,6 @@
 //! How far behind the index is: pending changes, lag, failures (invariant 4).
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -44,6 +45,28 @@ pub async fn backlog(pool: &PgPool) -> sqlx::Result<Backlog> {
             .fetch_one(pool)
             .await?;
     Ok(Backlog::from_row(row))
+}
+
+/// The backlog, and the current versions of the flagged orders when there are
+/// at most `listed` of them (`search_backlog_versions()`, migration 0011): an
+/// order that is not flagged is indexed at its current version.
+pub async fn backlog_with_versions(
+    pool: &PgPool,
+    listed: i32,
+) -> sqlx::Result<(Backlog, Option<HashMap<Uuid, i32>>)> {
+    let (pending_changes, lag_ms, ids, versions): (i64, Option<f64>, Vec<Uuid>, Vec<i32>) =
+        sqlx::query_as(
+            "select pending_changes, lag_ms, ids, versions from search_backlog_versions($1)",
+        )
+        .bind(listed)
+        .fetch_one(pool)
+        .await?;
+    let backlog = Backlog::from_row((pending_changes, lag_ms));
+    let complete = ids.len() <= usize::try_from(listed).unwrap_or(0);
+    Ok((
+        backlog,
+        complete.then(|| ids.into_iter().zip(versions).collect()),
+    ))
 }
 
 impl Backlog {

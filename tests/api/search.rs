@@ -485,3 +485,30 @@ async fn changes_not_yet_indexed_are_flagged_stale_or_found_by_identifier() {
     assert_eq!(body["hits"][0]["stale"], false);
     assert_eq!(body["index"]["pending_changes"], 0);
 }
+
+#[tokio::test]
+async fn the_backlog_lists_flagged_versions_only_when_it_is_short_enough() {
+    let fixture = fixture().await;
+    let app = &fixture.app;
+    let jane = fixture.id_of("jane");
+    let edited = app
+        .patch(&format!("/v1/orders/{jane}"), &json!({"tags": ["vip"]}))
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(edited.status, StatusCode::OK);
+    let version = edited.body["version"].as_i64().unwrap() as i32;
+    let jane: uuid::Uuid = jane.parse().unwrap();
+
+    let (backlog, listed) = ordersearch::search::status::backlog_with_versions(&app.pool, 5)
+        .await
+        .unwrap();
+    assert_eq!(backlog.pending_changes, 1);
+    assert_eq!(listed, Some([(jane, version)].into_iter().collect()));
+    // Longer than the list may be: nothing listed, so the hits are looked up.
+    let (backlog, listed) = ordersearch::search::status::backlog_with_versions(&app.pool, 0)
+        .await
+        .unwrap();
+    assert_eq!(backlog.pending_changes, 1);
+    assert_eq!(listed, None);
+}
