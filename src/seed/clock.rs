@@ -170,13 +170,10 @@ pub fn push_timestamp(out: &mut Vec<u8>, ms: i64) {
 }
 
 /// Zero-padded decimal digits of `value`, exactly `width` of them.
-fn push_digits(out: &mut Vec<u8>, mut value: u32, width: usize) {
+fn push_digits(out: &mut Vec<u8>, value: u32, width: usize) {
     let start = out.len();
     out.resize(start + width, b'0');
-    for slot in out[start..].iter_mut().rev() {
-        *slot = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
+    crate::domain::rfc3339::write_digits(&mut out[start..], value);
 }
 
 /// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
