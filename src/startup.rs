@@ -38,6 +38,7 @@ pub fn state(pool: PgPool, search: SearchEngine) -> AppState {
         reindexing: Arc::new(AtomicBool::new(false)),
         ranges: Arc::default(),
         closed_periods: Arc::default(),
+        closed_hours: Arc::default(),
     }
 }
 

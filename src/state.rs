@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
 use crate::analytics::closed::ClosedPeriods;
+use crate::analytics::closed_hours::ClosedHours;
 use crate::analytics::range::ResolvedRanges;
 use crate::search::engine::SearchEngine;
 
@@ -29,4 +30,6 @@ pub struct AppState {
     pub ranges: Arc<ResolvedRanges>,
     /// Product figures of closed periods, for top-N lists.
     pub closed_periods: Arc<ClosedPeriods>,
+    /// Hours of closed UTC months, for hourly sales.
+    pub closed_hours: Arc<ClosedHours>,
 }

@@ -14,13 +14,14 @@
 //! read after that version.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::kept::KeptPeriods;
 use super::plan::{Period, Plan};
 use super::sales::{self, RankBy, TopProduct, TopProducts};
 use crate::domain::Money;
@@ -56,79 +57,8 @@ impl ProductFigures {
     }
 }
 
-/// Every product's figures in one period, as read at `version` of `epoch`.
-struct Kept {
-    epoch: i64,
-    version: i64,
-    figures: Arc<Vec<(Uuid, ProductFigures)>>,
-    last_used: u64,
-}
-
-/// Store, grain, period.
-type PeriodKey = (String, &'static str, NaiveDate);
-
-/// The kept figures of closed periods, least recently used dropped first.
-#[derive(Default)]
-pub struct ClosedPeriods {
-    kept: Mutex<(HashMap<PeriodKey, Kept>, u64)>,
-}
-
-impl ClosedPeriods {
-    /// Periods kept at most: a period holds a row per product it sold (~100
-    /// bytes each), and a year's range needs ~20 of them.
-    const CAPACITY: usize = 256;
-
-    /// The kept figures of `key` if they are at `epoch` and `version`.
-    fn get(
-        &self,
-        key: &PeriodKey,
-        epoch: i64,
-        version: i64,
-    ) -> Option<Arc<Vec<(Uuid, ProductFigures)>>> {
-        let mut guard = self.kept.lock().ok()?;
-        let (kept, clock) = &mut *guard;
-        *clock += 1;
-        let entry = kept.get_mut(key)?;
-        if entry.epoch != epoch || entry.version != version {
-            return None;
-        }
-        entry.last_used = *clock;
-        Some(entry.figures.clone())
-    }
-
-    fn keep(
-        &self,
-        key: PeriodKey,
-        epoch: i64,
-        version: i64,
-        figures: Arc<Vec<(Uuid, ProductFigures)>>,
-    ) {
-        let Ok(mut guard) = self.kept.lock() else {
-            return;
-        };
-        let (kept, clock) = &mut *guard;
-        *clock += 1;
-        if kept.len() >= Self::CAPACITY && !kept.contains_key(&key) {
-            let oldest = kept
-                .iter()
-                .min_by_key(|(_, entry)| entry.last_used)
-                .map(|(key, _)| key.clone());
-            if let Some(oldest) = oldest {
-                kept.remove(&oldest);
-            }
-        }
-        let last_used = *clock;
-        kept.insert(
-            key,
-            Kept {
-                epoch,
-                version,
-                figures,
-                last_used,
-            },
-        );
-    }
-}
+/// The kept figures of closed periods: every product's figures per period.
+pub type ClosedPeriods = KeptPeriods<Vec<(Uuid, ProductFigures)>>;
 
 /// The store's local today, the rollup epoch and the versions of `periods`.
 type Versions = (NaiveDate, i64, Vec<String>, Vec<NaiveDate>, Vec<i64>);

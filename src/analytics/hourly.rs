@@ -2,7 +2,7 @@
 //! the rollup is by UTC hour, so the whole hours of a range come from it and
 //! the partial hours at its ends from the order rows.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -14,6 +14,7 @@ use crate::domain::Money;
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct HourSales {
     /// Start of the UTC hour. The first and last hour are clipped to the range.
+    #[serde(serialize_with = "crate::domain::rfc3339::serialize")]
     pub hour: DateTime<Utc>,
     pub orders: i64,
     pub revenue: Money,
@@ -67,14 +68,22 @@ impl HourPlan {
     }
 }
 
+/// Keeps the hours of the rollup that had sales, after `group by hour`.
+macro_rules! hours_with_sales {
+    () => {
+        "having sum(orders) <> 0 or sum(revenue) <> 0"
+    };
+}
+
 fn floor_hour(time: DateTime<Utc>) -> DateTime<Utc> {
     const HOUR: i64 = 3_600_000_000;
     let micros = time.timestamp_micros();
     DateTime::from_timestamp_micros(micros - micros.rem_euclid(HOUR)).unwrap_or(time)
 }
 
-/// Sales by hour in `store` over `plan`.
-pub async fn hourly_sales(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Result<HourlySales> {
+/// Sales by hour in `store` over `plan`, all read from PostgreSQL (see
+/// [`super::closed_hours`] for the kept closed months), in no set order.
+pub async fn read_hours(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Result<Vec<HourSales>> {
     let never = Some(DateTime::UNIX_EPOCH);
     let bounds = |span: Option<Span<DateTime<Utc>>>| span.map_or((never, never), |s| (s.lo, s.hi));
     let (hours_lo, hours_hi) = bounds(plan.hours);
@@ -82,21 +91,20 @@ pub async fn hourly_sales(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Re
     let (edge1_lo, edge1_hi) = bounds(plan.edges[1]);
     // The whole hours (summed over shards; an hour whose shards cancel out, an
     // order folded into one and its removal in another, has no sales) and the
-    // partial hours at the ends are disjoint, so the two parts are only put in
-    // order.
-    let mut data = sqlx::query_as::<_, HourSales>(
+    // partial hours at the ends are disjoint.
+    sqlx::query_as::<_, HourSales>(concat!(
         "select hour, sum(orders)::bigint as orders, sum(revenue) as revenue
          from analytics_hourly_sales
          where store_id = $1 and hour >= coalesce($2, '-infinity'::timestamptz)
            and hour < coalesce($3, 'infinity'::timestamptz)
-         group by hour
-         having sum(orders) <> 0 or sum(revenue) <> 0
-         union all
+         group by hour ",
+        hours_with_sales!(),
+        " union all
          select date_trunc('hour', created_at, 'UTC'), count(*), sum(total) from orders
          where store_id = $1 and status <> 'cancelled' and deleted_at is null
            and ((created_at >= $4 and created_at < $5) or (created_at >= $6 and created_at < $7))
-         group by 1",
-    )
+         group by 1"
+    ))
     .bind(store)
     .bind(hours_lo)
     .bind(hours_hi)
@@ -105,9 +113,36 @@ pub async fn hourly_sales(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Re
     .bind(edge1_lo)
     .bind(edge1_hi)
     .fetch_all(db)
-    .await?;
-    data.sort_by_key(|sales| sales.hour);
-    Ok(HourlySales { data })
+    .await
+}
+
+/// Sales by hour in each of the UTC `months` (by first day), from the
+/// rollup alone, oldest first.
+pub async fn read_months(
+    db: &PgPool,
+    store: &str,
+    months: &[NaiveDate],
+) -> sqlx::Result<Vec<HourSales>> {
+    let start = |month: NaiveDate| month.and_time(NaiveTime::MIN).and_utc();
+    let los: Vec<DateTime<Utc>> = months.iter().map(|month| start(*month)).collect();
+    let his: Vec<DateTime<Utc>> = months
+        .iter()
+        .map(|month| start(*month + Months::new(1)))
+        .collect();
+    sqlx::query_as::<_, HourSales>(concat!(
+        "select h.hour, sum(h.orders)::bigint as orders, sum(h.revenue) as revenue
+         from unnest($2::timestamptz[], $3::timestamptz[]) as m(lo, hi)
+              join analytics_hourly_sales h
+                on h.store_id = $1 and h.hour >= m.lo and h.hour < m.hi
+         group by h.hour ",
+        hours_with_sales!(),
+        " order by h.hour"
+    ))
+    .bind(store)
+    .bind(&los)
+    .bind(&his)
+    .fetch_all(db)
+    .await
 }
 
 #[cfg(test)]

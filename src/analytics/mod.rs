@@ -7,7 +7,8 @@
 //! and split in [`plan`] into whole months, 8-day blocks, whole days and
 //! partial edge days, so figures over any range read few rows and stay exact.
 //! [`closed`] keeps the product figures of closed periods in memory for
-//! top-N lists. [`routes`] serves them under `/v1/analytics`.
+//! top-N lists, and [`closed_hours`] the hours of closed UTC months for hourly
+//! sales (both in a [`kept::KeptPeriods`]). [`routes`] serves them under `/v1/analytics`.
 //!
 //! Orders written behind the hook's back (a bulk `seed` or import) need an
 //! `ordersearch rollups rebuild` before live changes to them are recorded.
@@ -17,9 +18,11 @@ mod plan;
 
 pub mod cli;
 pub mod closed;
+pub mod closed_hours;
 pub mod compact;
 pub mod customers;
 pub mod hourly;
+pub mod kept;
 pub mod range;
 pub mod rebuild;
 pub mod rollups;

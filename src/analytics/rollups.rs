@@ -115,19 +115,24 @@ pub async fn record_transition(
     Ok(())
 }
 
-/// Marks the product figures of the order's day, block and month as changed,
-/// for the readers that keep closed periods in memory.
+/// Marks the product figures of the order's day, block and month, and the
+/// hourly sales of its UTC month, as changed, for the readers that keep closed
+/// periods in memory.
 async fn bump_period_versions(conn: &mut PgConnection, now: &Current) -> sqlx::Result<()> {
     sqlx::query(concat!(
         "insert into analytics_period_versions as t (store_id, grain, period, version)
-         select $1, g.grain, g.period, 1 from ",
+         select $1, g.grain, g.period, 1 from (
+            select * from ",
         grains!("$2"),
         " where g.grain <> 'all'
+            union all select 'utc_month', date_trunc('month', $3::timestamptz, 'UTC')::date
+         ) g
          order by g.grain, g.period
          on conflict (store_id, grain, period) do update set version = t.version + 1"
     ))
     .bind(&now.store_id)
     .bind(now.day)
+    .bind(now.hour)
     .execute(conn)
     .await?;
     Ok(())

@@ -11,8 +11,9 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::closed;
+use super::closed_hours;
 use super::customers::{self, CustomerValue};
-use super::hourly::{self, HourPlan, HourlySales};
+use super::hourly::{HourPlan, HourlySales};
 use super::plan::Plan;
 use super::range::{self, RangeRequest, Resolved};
 use super::sales::{self, CategoryList, CategorySales, ProductSales, RankBy, TopProducts};
@@ -289,7 +290,8 @@ async fn hourly_sales(
         query.tz.as_deref(),
     );
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
-    let figures = hourly::hourly_sales(&state.db, &store, &HourPlan::new(&range)).await?;
+    let plan = HourPlan::new(&range);
+    let figures = closed_hours::hourly_sales(&state.db, &state.closed_hours, &store, &plan).await?;
     Ok(Json(figures))
 }
 

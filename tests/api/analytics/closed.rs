@@ -1,6 +1,6 @@
-//! Top products over closed periods, whose figures the service keeps in
-//! memory: a cancel or delete of one of their orders, and a rebuild, show in
-//! the very next answer.
+//! Top products and hourly sales over closed periods, whose figures the
+//! service keeps in memory: a cancel or delete of one of their orders, and a
+//! rebuild, show in the very next answer.
 
 use chrono::{Days, NaiveTime, TimeZone, Utc};
 use rand::SeedableRng;
@@ -11,7 +11,7 @@ use super::naive::{self, Window};
 use super::{Shop, rebuild};
 
 #[tokio::test]
-async fn top_products_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
+async fn figures_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
     let shop = Shop::open().await;
     let mut rng = StdRng::seed_from_u64(5);
     let mut orders = Vec::new();
@@ -26,9 +26,10 @@ async fn top_products_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
             orders.push(order);
         }
     }
-    // Days 20 to 9 ago (UTC, the default store's zone): periods long closed.
+    // Days 51 to 40 ago (UTC, the default store's zone): days, blocks and
+    // UTC months long closed.
     let today = Utc::now().date_naive();
-    for (ago, order) in (9..).zip(&orders) {
+    for (ago, order) in (40..).zip(&orders) {
         let day = today - Days::new(ago);
         let noon = Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap()));
         sqlx::query("update orders set created_at = $2 where id = $1::uuid")
@@ -40,7 +41,7 @@ async fn top_products_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
     }
     rebuild(&shop.app).await;
 
-    let from = today - Days::new(30);
+    let from = today - Days::new(70);
     let to = today - Days::new(3);
     let window = Window {
         lo: Some(Utc.from_utc_datetime(&from.and_time(NaiveTime::MIN))),
@@ -66,6 +67,23 @@ async fn top_products_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
             assert_eq!(top.body, expected, "{context}, by {by}");
             answers.push(top.body);
         }
+        let hourly = shop
+            .figures("/v1/analytics/sales/hourly", &params("quantity")[..3])
+            .await;
+        assert_eq!(hourly.status, 200, "{context}: {}", hourly.body);
+        let expected = naive::hourly(&shop.app.pool, "default", window).await;
+        assert_eq!(hourly.body, expected, "{context}, hourly sales");
+        answers.push(hourly.body);
+        let all_hours = shop
+            .figures("/v1/analytics/sales/hourly", &params("quantity")[..1])
+            .await;
+        let all_time = Window { lo: None, hi: None };
+        let expected = naive::hourly(&shop.app.pool, "default", all_time).await;
+        assert_eq!(
+            all_hours.body, expected,
+            "{context}, hourly sales of all time"
+        );
+        answers.push(all_hours.body);
         answers
     };
 
