@@ -1,13 +1,14 @@
-//! Hourly sales with the hours of closed UTC months kept in memory.
+//! Hourly sales with the hours of closed UTC months kept in memory, rendered.
 //!
-//! Hourly sales over a year are ~8 760 rollup rows; reading and decoding them
-//! takes longer than the whole answer may. A UTC month that ended at least two
-//! days ago gets no new orders, and changes only when one of its orders is
-//! cancelled or deleted, which bumps the month's `utc_month` version in the
-//! same transaction (migration 0010). So its hours are kept here at the
-//! version (and rollup epoch) they were read at, and each request reads the
+//! Hourly sales over a year are ~8 760 rollup rows; reading, decoding and
+//! writing them as JSON takes longer than the whole answer may. A UTC month
+//! that ended at least two days ago gets no new orders, and changes only when
+//! one of its orders is cancelled or deleted, which bumps the month's
+//! `utc_month` version in the same transaction (migration 0010). So its hours
+//! are kept here, already written as the JSON elements of the answer, at the
+//! version (and rollup epoch) they were read at; each request reads the
 //! versions, the hours of the months still open and the partial hours at the
-//! range's ends.
+//! range's ends, and copies the kept months' elements that lie in the range.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,12 +16,60 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
 use sqlx::PgPool;
 
-use super::hourly::{self, HourPlan, HourSales, HourlySales};
+use super::hourly::{self, HourPlan, HourSales};
 use super::kept::KeptPeriods;
 use super::plan::Span;
 
+/// One closed month's hours with sales, as JSON array elements.
+pub struct RenderedMonth {
+    /// The hours, oldest first.
+    hours: Vec<DateTime<Utc>>,
+    /// Each hour's `{"hour":…,"orders":…,"revenue":…}` followed by a comma.
+    json: String,
+    /// Where each hour's element starts in `json`, and its length at the end.
+    starts: Vec<usize>,
+}
+
+impl RenderedMonth {
+    fn new(sales: &[HourSales]) -> RenderedMonth {
+        let mut json = String::new();
+        let mut starts = Vec::with_capacity(sales.len() + 1);
+        for hour in sales {
+            starts.push(json.len());
+            push_element(&mut json, hour);
+        }
+        starts.push(json.len());
+        RenderedMonth {
+            hours: sales.iter().map(|sales| sales.hour).collect(),
+            json,
+            starts,
+        }
+    }
+
+    /// The elements of the hours in `[lo, hi)`.
+    fn elements(&self, lo: Option<DateTime<Utc>>, hi: Option<DateTime<Utc>>) -> &str {
+        let first = lo.map_or(0, |lo| self.hours.partition_point(|hour| *hour < lo));
+        let last = hi.map_or(self.hours.len(), |hi| {
+            self.hours.partition_point(|hour| *hour < hi)
+        });
+        if first >= last {
+            return "";
+        }
+        &self.json[self.starts[first]..self.starts[last]]
+    }
+}
+
+/// Appends `sales` as a JSON object and a comma.
+fn push_element(json: &mut String, sales: &HourSales) {
+    // Writing a plain struct of numbers and strings to a String cannot fail.
+    if let Ok(element) = serde_json::to_string(sales) {
+        json.push_str(&element);
+        json.push(',');
+    }
+}
+
 /// The kept hours of closed UTC months, by month.
-pub type ClosedHours = KeptPeriods<Vec<HourSales>>;
+pub type ClosedHours = KeptPeriods<RenderedMonth>;
 
 /// The version grain of a UTC month of hourly sales.
 const GRAIN: &str = "utc_month";
@@ -39,17 +88,21 @@ type Versions = (
     Vec<i64>,
 );
 
-/// Sales by hour in `store` over `plan`, oldest first: the closed months'
-/// hours from `kept` where they are at their current version, the rest from
-/// PostgreSQL.
+/// Sales by hour in `store` over `plan`, oldest first, as the JSON of
+/// [`hourly::HourlySales`]: the closed months' hours from `kept` where they
+/// are at their current version, the rest from PostgreSQL.
 pub async fn hourly_sales(
     db: &PgPool,
     kept: &ClosedHours,
     store: &str,
     plan: &HourPlan,
-) -> sqlx::Result<HourlySales> {
+) -> sqlx::Result<String> {
     let Some(hours) = plan.hours else {
-        return Ok(in_order(hourly::read_hours(db, store, plan).await?));
+        return Ok(rendered(
+            &[],
+            hourly::read_hours(db, store, plan).await?,
+            None,
+        ));
     };
     let (now, epoch, first_hour, periods, versions): Versions = sqlx::query_as(
         "select now(), e.epoch,
@@ -63,23 +116,24 @@ pub async fn hourly_sales(
     .bind(store)
     .fetch_one(db)
     .await?;
-    let Some(first_hour) = first_hour else {
-        return Ok(in_order(hourly::read_hours(db, store, plan).await?));
-    };
-    let months = closed_months(hours, first_hour, now);
+    let months = first_hour.map_or_else(Vec::new, |first| closed_months(hours, first, now));
     let Some(last) = months.last() else {
-        return Ok(in_order(hourly::read_hours(db, store, plan).await?));
+        return Ok(rendered(
+            &[],
+            hourly::read_hours(db, store, plan).await?,
+            None,
+        ));
     };
     let versions: HashMap<NaiveDate, i64> = periods.into_iter().zip(versions).collect();
     let version = |month: &NaiveDate| versions.get(month).copied().unwrap_or(0);
     let key = |month: NaiveDate| (store.to_string(), GRAIN, month);
 
-    let mut by_month: HashMap<NaiveDate, Arc<Vec<HourSales>>> = HashMap::new();
+    let mut by_month: HashMap<NaiveDate, Arc<RenderedMonth>> = HashMap::new();
     let mut missing = Vec::new();
     for month in &months {
         match kept.get(&key(*month), epoch, version(month)) {
-            Some(figures) => {
-                by_month.insert(*month, figures);
+            Some(rendered) => {
+                by_month.insert(*month, rendered);
             }
             None => missing.push(*month),
         }
@@ -92,10 +146,10 @@ pub async fn hourly_sales(
                 hours.push(sales);
             }
         }
-        for (month, figures) in read {
-            let figures = Arc::new(figures);
-            kept.keep(key(month), epoch, version(&month), figures.clone());
-            by_month.insert(month, figures);
+        for (month, sales) in read {
+            let rendered = Arc::new(RenderedMonth::new(&sales));
+            kept.keep(key(month), epoch, version(&month), rendered.clone());
+            by_month.insert(month, rendered);
         }
     }
 
@@ -110,18 +164,46 @@ pub async fn hourly_sales(
         },
         edges: plan.edges,
     };
-    let inside = |hour: DateTime<Utc>| {
-        hours.lo.is_none_or(|lo| hour >= lo) && hours.hi.is_none_or(|hi| hour < hi)
-    };
-    let mut data: Vec<HourSales> = months
+    let elements: Vec<&str> = months
         .iter()
         .filter_map(|month| by_month.get(month))
-        .flat_map(|figures| figures.iter().filter(|sales| inside(sales.hour)).cloned())
+        .map(|month| month.elements(hours.lo, hours.hi))
         .collect();
-    if open.hours.is_some() || open.edges.iter().any(Option::is_some) {
-        data.extend(hourly::read_hours(db, store, &open).await?);
+    let rest = if open.hours.is_some() || open.edges.iter().any(Option::is_some) {
+        hourly::read_hours(db, store, &open).await?
+    } else {
+        Vec::new()
+    };
+    Ok(rendered(&elements, rest, hours.lo))
+}
+
+/// `{"data":[…]}` of `rest` (read from PostgreSQL, in no set order) with the
+/// kept `elements` of the whole hours from `whole_from` on in their place:
+/// only the partial hour before `whole_from` comes before them.
+fn rendered(
+    elements: &[&str],
+    mut rest: Vec<HourSales>,
+    whole_from: Option<DateTime<Utc>>,
+) -> String {
+    rest.sort_by_key(|sales| sales.hour);
+    let before = rest.partition_point(|sales| whole_from.is_some_and(|lo| sales.hour < lo));
+    let length: usize = elements.iter().map(|part| part.len()).sum();
+    let mut json = String::with_capacity(length + 64 * rest.len() + 16);
+    json.push_str("{\"data\":[");
+    for sales in &rest[..before] {
+        push_element(&mut json, sales);
     }
-    Ok(in_order(data))
+    for part in elements {
+        json.push_str(part);
+    }
+    for sales in &rest[before..] {
+        push_element(&mut json, sales);
+    }
+    if json.ends_with(',') {
+        json.pop();
+    }
+    json.push_str("]}");
+    json
 }
 
 /// The closed UTC months (by first day) that overlap `hours`, from the month
@@ -152,12 +234,6 @@ fn month_of(time: DateTime<Utc>) -> NaiveDate {
 /// Midnight UTC at the start of `day`.
 fn start_of(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
-}
-
-/// Hours oldest first (the parts are each in order, or nearly).
-fn in_order(mut data: Vec<HourSales>) -> HourlySales {
-    data.sort_by_key(|sales| sales.hour);
-    HourlySales { data }
 }
 
 #[cfg(test)]
@@ -211,5 +287,61 @@ mod tests {
                 month("2026-02-01")
             ]
         );
+    }
+
+    fn sales(hour: &str, orders: i64) -> HourSales {
+        HourSales {
+            hour: at(hour),
+            orders,
+            revenue: crate::domain::Money::parse("1.50").unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_kept_month_hands_out_the_elements_of_the_hours_in_range() {
+        let month = RenderedMonth::new(&[
+            sales("2026-01-01T00:00:00Z", 1),
+            sales("2026-01-01T05:00:00Z", 2),
+            sales("2026-01-31T23:00:00Z", 3),
+        ]);
+        let parsed = |elements: &str| -> Vec<serde_json::Value> {
+            serde_json::from_str(&format!("[{}]", elements.trim_end_matches(','))).unwrap()
+        };
+        assert_eq!(parsed(month.elements(None, None)).len(), 3);
+        let middle = parsed(month.elements(
+            Some(at("2026-01-01T01:00:00Z")),
+            Some(at("2026-01-31T23:00:00Z")),
+        ));
+        assert_eq!(
+            middle,
+            vec![
+                serde_json::json!({"hour": "2026-01-01T05:00:00Z", "orders": 2, "revenue": "1.50"})
+            ]
+        );
+        assert_eq!(month.elements(Some(at("2026-02-01T00:00:00Z")), None), "");
+    }
+
+    #[test]
+    fn the_partial_hour_before_the_kept_months_comes_first_and_the_rest_after() {
+        let month = RenderedMonth::new(&[sales("2026-01-05T10:00:00Z", 2)]);
+        let rest = vec![
+            sales("2026-03-01T00:00:00Z", 4),
+            sales("2026-01-05T09:00:00Z", 1),
+            sales("2026-02-10T00:00:00Z", 3),
+        ];
+        let json = rendered(
+            &[month.elements(None, None)],
+            rest,
+            Some(at("2026-01-05T10:00:00Z")),
+        );
+        let answer: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let orders: Vec<i64> = answer["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|hour| hour["orders"].as_i64().unwrap())
+            .collect();
+        assert_eq!(orders, vec![1, 2, 3, 4]);
+        assert_eq!(rendered(&[], Vec::new(), None), r#"{"data":[]}"#);
     }
 }

@@ -4,6 +4,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -283,7 +285,7 @@ async fn hourly_sales(
     State(state): State<AppState>,
     principal: Principal,
     ValidQuery(query): ValidQuery<RangeParams>,
-) -> Result<Json<HourlySales>, ApiError> {
+) -> Result<Response, ApiError> {
     let request = RangeRequest::parse(
         query.from.as_deref(),
         query.to.as_deref(),
@@ -291,8 +293,8 @@ async fn hourly_sales(
     );
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let plan = HourPlan::new(&range);
-    let figures = closed_hours::hourly_sales(&state.db, &state.closed_hours, &store, &plan).await?;
-    Ok(Json(figures))
+    let json = closed_hours::hourly_sales(&state.db, &state.closed_hours, &store, &plan).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
 /// Orders by status, revenue and average processing time.
