@@ -13,7 +13,8 @@
 //! `cargo bench --bench search -- meili` takes the Meilisearch figures alone
 //! (`-- meili queries`: only the query set, on the index an earlier run built);
 //! `cargo bench --bench search -- queries` runs the query set alone, on the index
-//! in `BENCH_INDEX_DIR` when set (built there once and kept between runs).
+//! in `BENCH_INDEX_DIR` when set (built there once and kept between runs), and
+//! `-- freshness` the freshness figure alone, the same way.
 //! The seeded database `bench_search` is kept and reused (seeding is resumable).
 
 #[path = "../support/mod.rs"]
@@ -49,6 +50,10 @@ async fn main() {
     if !meili_only && std::env::args().any(|arg| arg == "queries") {
         return query_set_alone(&url, &queries).await;
     }
+    if std::env::args().any(|arg| arg == "freshness") {
+        let server = on_kept_index(&url).await;
+        return freshness::freshness(&support::client(8), &server.base, &pool).await;
+    }
     if !meili_only {
         embedded_figures(&pool, &url, &queries).await;
     }
@@ -79,9 +84,9 @@ async fn embedded_figures(pool: &PgPool, url: &str, queries: &[queries::StaffQue
     server.keep_data = false;
 }
 
-/// The query set alone, for working on search latency: on a kept index when
-/// `BENCH_INDEX_DIR` names one.
-async fn query_set_alone(url: &str, queries: &[queries::StaffQuery]) {
+/// The service on the index kept in `BENCH_INDEX_DIR` (built there when
+/// missing), or on a fresh one.
+async fn on_kept_index(url: &str) -> support::Server {
     let kept = std::env::var_os("BENCH_INDEX_DIR").map(std::path::PathBuf::from);
     let data_dir = kept.clone().unwrap_or_else(|| temp_dir("search"));
     if !data_dir.join("index").join("CURRENT").exists() {
@@ -89,6 +94,13 @@ async fn query_set_alone(url: &str, queries: &[queries::StaffQuery]) {
     }
     let (mut server, _) = start_server(Some(url), data_dir).await;
     server.keep_data = kept.is_some();
+    server
+}
+
+/// The query set alone, for working on search latency: on a kept index when
+/// `BENCH_INDEX_DIR` names one.
+async fn query_set_alone(url: &str, queries: &[queries::StaffQuery]) {
+    let server = on_kept_index(url).await;
     let http = support::client(8);
     let engine = queries::run_queries(&http, &server.base, queries).await;
     println!(

@@ -3,7 +3,8 @@
 //!   documents (same serialization, same batch size) straight to a fresh index
 //!   with the same settings and waiting for the last task;
 //! - the staff query set through the service (HTTP) next to the engine's own
-//!   round trip (the same search sent with meilisearch-sdk).
+//!   round trip (the same search sent with meilisearch-sdk), each query's two
+//!   requests made back to back.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +16,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::queries::{StaffQuery, run_queries};
+use crate::queries::{StaffQuery, search_once};
 use crate::support::{self, Stats, start_server_with, temp_dir};
 
 /// The index the service's reindex builds, and the one posted to directly.
@@ -101,11 +102,11 @@ pub async fn figures(
 
     let (server, _) = start_server_with(Some(database_url), data_dir, &target.env()).await;
     let http = support::client(8);
-    let through_service = run_queries(&http, &server.base, queries).await;
     let engine = MeiliEngine::connect(&target.url, target.key.as_deref(), SERVICE_INDEX)
         .await
         .expect("connecting to Meilisearch");
-    let round_trip = engine_round_trips(&engine, queries).await;
+    let (through_service, round_trip) =
+        paired_round_trips(&http, &server.base, &engine, queries).await;
     support::report(
         "search over HTTP (service on Meilisearch)",
         &through_service,
@@ -119,10 +120,18 @@ pub async fn figures(
     );
 }
 
-/// The same searches the service makes, sent to the engine directly.
-async fn engine_round_trips(engine: &MeiliEngine, queries: &[StaffQuery]) -> Stats {
-    let mut latencies = Vec::new();
-    let mut errors = 0;
+/// Each query through the service and, right after or right before it (the
+/// order alternates by round), the same search sent to the engine directly
+/// through the SDK, 4 rounds of which the first warms up: both sides see the
+/// same moments of a noisy machine.
+async fn paired_round_trips(
+    http: &reqwest::Client,
+    base: &str,
+    engine: &MeiliEngine,
+    queries: &[StaffQuery],
+) -> (Stats, Stats) {
+    let (mut service, mut direct) = (Vec::new(), Vec::new());
+    let (mut service_errors, mut direct_errors) = (0, 0);
     let started = Instant::now();
     for round in 0..4 {
         for query in queries {
@@ -137,15 +146,31 @@ async fn engine_round_trips(engine: &MeiliEngine, queries: &[StaffQuery]) -> Sta
                 facets: vec![FacetField::Status, FacetField::Category],
                 after_number: None,
             };
-            let begun = Instant::now();
-            let ok = engine.search(&request).await.is_ok();
+            let direct_once = async {
+                let begun = Instant::now();
+                let ok = engine.search(&request).await.is_ok();
+                (begun.elapsed(), ok)
+            };
+            let ((through, through_ok), (own, own_ok)) = if round % 2 == 0 {
+                let through = search_once(http, base, query).await;
+                (through, direct_once.await)
+            } else {
+                let own = direct_once.await;
+                (search_once(http, base, query).await, own)
+            };
             if round > 0 {
-                latencies.push(begun.elapsed());
-                errors += usize::from(!ok);
+                service.push(through);
+                direct.push(own);
+                service_errors += usize::from(!through_ok);
+                direct_errors += usize::from(!own_ok);
             }
         }
     }
-    Stats::from_latencies(latencies, errors, started.elapsed().as_secs_f64() * 0.75)
+    let seconds = started.elapsed().as_secs_f64() * 0.75 / 2.0;
+    (
+        Stats::from_latencies(service, service_errors, seconds),
+        Stats::from_latencies(direct, direct_errors, seconds),
+    )
 }
 
 /// Posts every order's document to a fresh index (same settings as the

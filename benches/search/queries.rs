@@ -134,6 +134,22 @@ pub async fn staff_queries(pool: &PgPool) -> Vec<StaffQuery> {
         .collect()
 }
 
+/// One search through the service (totals, two facets, 20 hits): how long it
+/// took and whether it succeeded.
+pub async fn search_once(
+    http: &reqwest::Client,
+    base: &str,
+    query: &StaffQuery,
+) -> (std::time::Duration, bool) {
+    let encoded: String = form_urlencoded::byte_serialize(query.q.as_bytes()).collect();
+    let url = format!("{base}/v1/orders/search?q={encoded}&facets=status,category&limit=20");
+    let begun = Instant::now();
+    let response = http.get(&url).bearer_auth(ADMIN_KEY).send().await.unwrap();
+    let ok = response.status().is_success();
+    let _ = response.bytes().await;
+    (begun.elapsed(), ok)
+}
+
 /// Runs the queries 4 rounds (the first warms up) and prints p50/p99 by kind.
 pub async fn run_queries(http: &reqwest::Client, base: &str, queries: &[StaffQuery]) -> Stats {
     let mut latencies = Vec::new();
@@ -142,16 +158,10 @@ pub async fn run_queries(http: &reqwest::Client, base: &str, queries: &[StaffQue
     let started = Instant::now();
     for round in 0..4 {
         for (index, query) in queries.iter().enumerate() {
-            let encoded: String = form_urlencoded::byte_serialize(query.q.as_bytes()).collect();
-            let url =
-                format!("{base}/v1/orders/search?q={encoded}&facets=status,category&limit=20");
-            let begun = Instant::now();
-            let response = http.get(&url).bearer_auth(ADMIN_KEY).send().await.unwrap();
-            let ok = response.status().is_success();
-            let _ = response.bytes().await;
+            let (took, ok) = search_once(http, base, query).await;
             if round > 0 {
-                latencies.push(begun.elapsed());
-                by_kind[index % KINDS.len()].push(begun.elapsed());
+                latencies.push(took);
+                by_kind[index % KINDS.len()].push(took);
                 errors += usize::from(!ok);
             }
         }
