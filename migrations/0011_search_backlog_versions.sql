@@ -7,7 +7,8 @@
 -- flagged orders' versions read beside the engine call, a search no longer
 -- waits for the hits to look their versions up (one round trip less). A
 -- longer backlog (after a bulk load, with the engine down) lists nothing, and
--- the caller looks the hits up as before. The plan is pinned as in 0006.
+-- the caller looks the hits up as before. The counts are 0006's
+-- `search_backlog()`; the listing's plan is pinned the same way.
 create function search_backlog_versions(
     listed int,
     out pending_changes bigint, out lag_ms float8, out ids uuid[], out versions int[])
@@ -19,11 +20,7 @@ create function search_backlog_versions(
     as $$
         select b.pending_changes, b.lag_ms,
                coalesce(l.ids, '{}'), coalesce(l.versions, '{}')
-        from (
-            select count(*) as pending_changes,
-                   (extract(epoch from now() - min(updated_at)) * 1000)::float8 as lag_ms
-            from orders where indexed_stamp < change_stamp
-        ) b cross join lateral (
+        from search_backlog() b cross join lateral (
             select array_agg(p.id) as ids, array_agg(p.version) as versions
             from (
                 select id, version from orders where indexed_stamp < change_stamp

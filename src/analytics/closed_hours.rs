@@ -13,10 +13,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Datelike, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeDelta, Utc};
 use sqlx::PgPool;
 
-use super::hourly::{self, HourPlan, HourSales};
+use super::hourly::{self, HourPlan, HourSales, start_of};
 use super::kept::KeptPeriods;
 use super::plan::Span;
 
@@ -229,11 +229,6 @@ fn closed_months(
 /// The first day of the UTC month of `time`.
 fn month_of(time: DateTime<Utc>) -> NaiveDate {
     time.date_naive().with_day(1).unwrap_or(NaiveDate::MIN)
-}
-
-/// Midnight UTC at the start of `day`.
-fn start_of(day: NaiveDate) -> DateTime<Utc> {
-    day.and_time(NaiveTime::MIN).and_utc()
 }
 
 #[cfg(test)]

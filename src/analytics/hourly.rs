@@ -75,6 +75,11 @@ macro_rules! hours_with_sales {
     };
 }
 
+/// Midnight UTC at the start of `day`.
+pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
 fn floor_hour(time: DateTime<Utc>) -> DateTime<Utc> {
     const HOUR: i64 = 3_600_000_000;
     let micros = time.timestamp_micros();
@@ -123,11 +128,10 @@ pub async fn read_months(
     store: &str,
     months: &[NaiveDate],
 ) -> sqlx::Result<Vec<HourSales>> {
-    let start = |month: NaiveDate| month.and_time(NaiveTime::MIN).and_utc();
-    let los: Vec<DateTime<Utc>> = months.iter().map(|month| start(*month)).collect();
+    let los: Vec<DateTime<Utc>> = months.iter().map(|month| start_of(*month)).collect();
     let his: Vec<DateTime<Utc>> = months
         .iter()
-        .map(|month| start(*month + Months::new(1)))
+        .map(|month| start_of(*month + Months::new(1)))
         .collect();
     sqlx::query_as::<_, HourSales>(concat!(
         "select h.hour, sum(h.orders)::bigint as orders, sum(h.revenue) as revenue
