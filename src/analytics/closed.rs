@@ -3,15 +3,17 @@
 //! A top-N over a month or a year reads ~10 000 to ~25 000 product rows from
 //! the rollups (a row per product per month, block and day of the range);
 //! summing them in PostgreSQL alone takes longer than the whole answer may.
-//! But all of those rows except yesterday's and today's belong to periods that
-//! are over, and a period that is over changes only when one of its orders is
-//! cancelled or deleted; such a write bumps the period's version
+//! But all of those rows except today's belong to periods that are over, and
+//! a period that is over changes only when one of its orders is cancelled or
+//! deleted; such a write bumps the period's version
 //! (`analytics_period_versions`, migration 0009) in its own transaction. So
 //! the figures of closed periods are kept here, per store, grain and period,
 //! and each request checks their versions (one small query) and reads only
 //! what is open, or changed, from the rollups. Answers stay exact: a kept
 //! period is used only at the version it was read at, and its rows are always
-//! read after that version.
+//! read after that version. Yesterday counts as closed only once no
+//! transaction that began before midnight can still add to it unseen
+//! ([`super::day_horizon`]).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use rust_decimal::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::day_horizon::{DayHorizons, Sighting};
 use super::kept::KeptPeriods;
 use super::plan::{Period, Plan};
 use super::sales::{self, RankBy, TopProduct, TopProducts};
@@ -57,11 +60,26 @@ impl ProductFigures {
     }
 }
 
-/// The kept figures of closed periods: every product's figures per period.
-pub type ClosedPeriods = KeptPeriods<Vec<(Uuid, ProductFigures)>>;
+/// The kept figures of closed periods (every product's figures per period),
+/// and when each store's yesterday closed.
+#[derive(Default)]
+pub struct ClosedPeriods {
+    kept: KeptPeriods<Vec<(Uuid, ProductFigures)>>,
+    horizons: DayHorizons,
+}
 
-/// The store's local today, the rollup epoch and the versions of `periods`.
-type Versions = (NaiveDate, i64, Vec<String>, Vec<NaiveDate>, Vec<i64>);
+/// The store's local today, the snapshot's transaction horizon, the rollup
+/// epoch and the versions of the periods asked about.
+#[derive(sqlx::FromRow)]
+struct Versions {
+    today: NaiveDate,
+    xmin: i64,
+    xmax: i64,
+    epoch: i64,
+    grains: Vec<String>,
+    periods: Vec<NaiveDate>,
+    versions: Vec<i64>,
+}
 
 /// Every product's figures in each of `periods`, read from the rollups.
 #[derive(sqlx::FromRow)]
@@ -93,9 +111,12 @@ pub async fn top_products(
         return sales::top_products(db, store, plan, by, limit).await;
     };
     let (grains, periods): (Vec<&str>, Vec<NaiveDate>) = candidates.iter().copied().unzip();
-    let (today, epoch, changed_grains, changed_periods, changed_versions): Versions = sqlx::query_as(
-        "select (now() at time zone s.timezone)::date, e.epoch,
-                coalesce(v.grains, '{}'), coalesce(v.periods, '{}'), coalesce(v.versions, '{}')
+    let found: Versions = sqlx::query_as(
+        "select (now() at time zone s.timezone)::date as today,
+                pg_snapshot_xmin(pg_current_snapshot())::text::bigint as xmin,
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint as xmax, e.epoch,
+                coalesce(v.grains, '{}') as grains, coalesce(v.periods, '{}') as periods,
+                coalesce(v.versions, '{}') as versions
          from stores s cross join analytics_rollup_epoch e
               cross join lateral (
                 select array_agg(grain) as grains, array_agg(period) as periods,
@@ -110,14 +131,25 @@ pub async fn top_products(
     .bind(&periods)
     .fetch_one(db)
     .await?;
-    let versions: HashMap<(&str, NaiveDate), i64> = changed_grains
+    let versions: HashMap<(&str, NaiveDate), i64> = found
+        .grains
         .iter()
         .map(String::as_str)
-        .zip(changed_periods)
-        .zip(changed_versions)
+        .zip(found.periods)
+        .zip(found.versions)
         .collect();
-    let yesterday = today - Days::new(1);
-    let (closed_periods, open) = plan.split_closed(yesterday).unwrap_or_default();
+    let sighting = Sighting {
+        today: found.today,
+        xmin: found.xmin,
+        xmax: found.xmax,
+    };
+    let closed_before = if closed.horizons.yesterday_closed(store, sighting) {
+        found.today
+    } else {
+        found.today - Days::new(1)
+    };
+    let epoch = found.epoch;
+    let (closed_periods, open) = plan.split_closed(closed_before).unwrap_or_default();
     let (open_periods, _) = open.split_closed(NaiveDate::MAX).unwrap_or_default();
 
     let mut totals: HashMap<Uuid, ProductFigures> = HashMap::new();
@@ -125,7 +157,7 @@ pub async fn top_products(
     for (grain, period) in &closed_periods {
         let key = (store.to_string(), *grain, *period);
         let version = versions.get(&(*grain, *period)).copied().unwrap_or(0);
-        match closed.get(&key, epoch, version) {
+        match closed.kept.get(&key, epoch, version) {
             Some(figures) => add_all(&mut totals, &figures),
             None => missing.push((*grain, *period)),
         }
@@ -136,7 +168,8 @@ pub async fn top_products(
             add_all(&mut totals, &figures);
             if missing.contains(&(grain, period)) {
                 let version = versions.get(&(grain, period)).copied().unwrap_or(0);
-                closed.keep((store.to_string(), grain, period), epoch, version, figures);
+                let key = (store.to_string(), grain, period);
+                closed.kept.keep(key, epoch, version, figures);
             }
         }
     }

@@ -21,6 +21,7 @@ pub mod closed;
 pub mod closed_hours;
 pub mod compact;
 pub mod customers;
+pub mod day_horizon;
 pub mod hourly;
 pub mod kept;
 pub mod range;

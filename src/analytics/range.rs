@@ -123,16 +123,30 @@ pub struct Resolved {
 
 /// Ranges already resolved, by store and request. Resolving is a function of
 /// the store's time zone (which never changes), `tz` and the bounds alone, so
-/// asking PostgreSQL again would repeat a round trip and the same answer;
-/// `yesterday` follows the clock and is never kept. Only successes are kept (an
-/// unknown store is asked about again), and the map is emptied when full.
+/// asking PostgreSQL again would repeat a round trip and the same answer.
+/// `yesterday` follows the clock: it is kept until the next local midnight,
+/// which PostgreSQL computes with it (against this host's clock, which is
+/// assumed to agree with the database's). Only successes are kept (an unknown
+/// store is asked about again), and the maps are emptied when full.
 #[derive(Debug, Default)]
 pub struct ResolvedRanges {
     known: Mutex<HashMap<RangeKey, Resolved>>,
+    yesterdays: Mutex<HashMap<(String, Option<String>), KeptYesterday>>,
 }
+
+/// A resolved yesterday and the instant it stops being yesterday.
+type KeptYesterday = (Resolved, DateTime<Utc>);
 
 /// Store, `tz`, `from`, `to`.
 type RangeKey = (String, Option<String>, Option<Bound>, Option<Bound>);
+
+/// A resolved range and, for `yesterday`, when it stops being yesterday.
+#[derive(sqlx::FromRow)]
+struct ResolvedRow {
+    #[sqlx(flatten)]
+    range: Resolved,
+    renews_at: Option<DateTime<Utc>>,
+}
 
 impl ResolvedRanges {
     /// Ranges kept at most (a few hundred bytes each).
@@ -160,7 +174,7 @@ pub async fn resolve_cached(
     request: &RangeRequest,
 ) -> Result<Resolved, ApiError> {
     if request.yesterday {
-        return resolve(db, store, request).await;
+        return resolve_yesterday(db, known, store, request).await;
     }
     let key = (
         store.to_string(),
@@ -176,6 +190,31 @@ pub async fn resolve_cached(
     Ok(resolved)
 }
 
+/// The store's (or `tz`'s) yesterday, kept until the next local midnight.
+async fn resolve_yesterday(
+    db: &PgPool,
+    known: &ResolvedRanges,
+    store: &str,
+    request: &RangeRequest,
+) -> Result<Resolved, ApiError> {
+    let key = (store.to_string(), request.tz.clone());
+    let now = Utc::now();
+    if let Ok(yesterdays) = known.yesterdays.lock()
+        && let Some((range, renews_at)) = yesterdays.get(&key)
+        && now < *renews_at
+    {
+        return Ok(range.clone());
+    }
+    let row = resolve_row(db, store, request).await?;
+    if let (Some(renews_at), Ok(mut yesterdays)) = (row.renews_at, known.yesterdays.lock()) {
+        if yesterdays.len() >= ResolvedRanges::CAPACITY {
+            yesterdays.clear();
+        }
+        yesterdays.insert(key, (row.range.clone(), renews_at));
+    }
+    Ok(row.range)
+}
+
 /// Resolves a request for `store`: dates become instants in `tz` or the
 /// store's zone; whole days are the store's own (the rollups' days). An unknown
 /// store is a 404, `from` after `to` a 422.
@@ -184,20 +223,30 @@ pub async fn resolve(
     store: &str,
     request: &RangeRequest,
 ) -> Result<Resolved, ApiError> {
+    Ok(resolve_row(db, store, request).await?.range)
+}
+
+async fn resolve_row(
+    db: &PgPool,
+    store: &str,
+    request: &RangeRequest,
+) -> Result<ResolvedRow, ApiError> {
     let (from_time, from_date) = split(request.from);
     let (to_time, to_date) = split(request.to);
-    let resolved: Resolved = sqlx::query_as(
+    let resolved: ResolvedRow = sqlx::query_as(
         "with zone as (
             select timezone as store_tz, coalesce($2, timezone) as tz from stores where id = $1
          ), bounds as (
             select store_tz,
+                case when $7 then analytics_day_start((now() at time zone tz)::date + 1, tz)
+                end as renews_at,
                 case when $7 then analytics_day_start((now() at time zone tz)::date - 1, tz)
                      else coalesce($3, analytics_day_start($4, tz)) end as lo,
                 case when $7 then analytics_day_start((now() at time zone tz)::date, tz)
                      else coalesce($5, analytics_day_start($6 + 1, tz)) end as hi
             from zone
          ), days as (
-            select lo, hi, store_tz,
+            select lo, hi, store_tz, renews_at,
                 (lo at time zone store_tz)::date
                     + case when analytics_day_start((lo at time zone store_tz)::date, store_tz) = lo
                            then 0 else 1 end as d0,
@@ -205,7 +254,7 @@ pub async fn resolve(
             from bounds
          )
          select lo, hi, d0, d1, analytics_day_start(d0, store_tz) as s0,
-                analytics_day_start(d1, store_tz) as s1
+                analytics_day_start(d1, store_tz) as s1, renews_at
          from days",
     )
     .bind(store)
@@ -225,7 +274,7 @@ pub async fn resolve(
         _ => ApiError::from(error),
     })?
     .ok_or(ApiError::NotFound("store"))?;
-    if let (Some(lo), Some(hi)) = (resolved.lo, resolved.hi)
+    if let (Some(lo), Some(hi)) = (resolved.range.lo, resolved.range.hi)
         && lo > hi
     {
         return Err(ApiError::invalid("from", "must not be after `to`"));

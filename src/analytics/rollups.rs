@@ -51,7 +51,10 @@ struct Current {
     shard: i16,
     processing_seconds: Decimal,
     /// Whether the order's local day is before the store's today (its periods
-    /// may be closed and kept in memory, see [`super::closed`]).
+    /// may be closed and kept in memory, see [`super::closed`]). By the clock,
+    /// not the transaction's start: a transaction begun before midnight that
+    /// writes after it still bumps yesterday's versions (see
+    /// [`super::day_horizon`] for one that writes before it).
     past_day: bool,
 }
 
@@ -62,7 +65,8 @@ fn sells(status: Status, deleted: bool) -> bool {
 
 /// Brings the rollups in step with an order that just changed, inside the same
 /// transaction: removes what its previous state contributed and adds what its
-/// current state contributes.
+/// current state contributes. Called after the order row was written, so the
+/// transaction already holds its id (which [`super::day_horizon`] relies on).
 pub async fn record_transition(
     conn: &mut PgConnection,
     order_id: Uuid,
@@ -73,8 +77,8 @@ pub async fn record_transition(
                 o.created_at, s.timezone, (o.created_at at time zone s.timezone)::date as day,
                 date_trunc('hour', o.created_at, 'UTC') as hour, analytics_shard(o.id) as shard,
                 coalesce(extract(epoch from o.completed_at - o.created_at), 0) as processing_seconds,
-                (o.created_at at time zone s.timezone)::date < (now() at time zone s.timezone)::date
-                    as past_day
+                (o.created_at at time zone s.timezone)::date
+                    < (clock_timestamp() at time zone s.timezone)::date as past_day
          from orders o join stores s on s.id = o.store_id
          where o.id = $1",
     )

@@ -1,21 +1,28 @@
 //! Top products and hourly sales over closed periods, whose figures the
 //! service keeps in memory: a cancel or delete of one of their orders, and a
-//! rebuild, show in the very next answer.
+//! rebuild, show in the very next answer; and yesterday, kept only once no
+//! transaction open at midnight can still add to it.
 
 use chrono::{Days, NaiveTime, TimeZone, Utc};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use serde_json::json;
+use uuid::Uuid;
 
 use super::naive::{self, Window};
 use super::{Shop, rebuild};
 
-#[tokio::test]
-async fn figures_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
-    let shop = Shop::open().await;
-    let mut rng = StdRng::seed_from_u64(5);
+/// Places `count` random orders in the default store (UTC), each moved to
+/// noon of the day `ago(i)` days before today; rollups rebuilt.
+async fn default_store_orders(
+    shop: &Shop,
+    seed: u64,
+    count: usize,
+    ago: impl Fn(usize) -> u64,
+) -> Vec<String> {
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut orders = Vec::new();
-    while orders.len() < 12 {
+    while orders.len() < count {
         let order = shop.place_random(&mut rng).await;
         let store: String = sqlx::query_scalar("select store_id from orders where id = $1::uuid")
             .bind(&order)
@@ -26,11 +33,9 @@ async fn figures_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
             orders.push(order);
         }
     }
-    // Days 51 to 40 ago (UTC, the default store's zone): days, blocks and
-    // UTC months long closed.
     let today = Utc::now().date_naive();
-    for (ago, order) in (40..).zip(&orders) {
-        let day = today - Days::new(ago);
+    for (i, order) in orders.iter().enumerate() {
+        let day = today - Days::new(ago(i));
         let noon = Utc.from_utc_datetime(&day.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap()));
         sqlx::query("update orders set created_at = $2 where id = $1::uuid")
             .bind(order)
@@ -40,6 +45,16 @@ async fn figures_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
             .unwrap();
     }
     rebuild(&shop.app).await;
+    orders
+}
+
+#[tokio::test]
+async fn figures_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
+    let shop = Shop::open().await;
+    // Days 51 to 40 ago (UTC, the default store's zone): days, blocks and
+    // UTC months long closed.
+    let orders = default_store_orders(&shop, 5, 12, |i| 40 + i as u64).await;
+    let today = Utc::now().date_naive();
 
     let from = today - Days::new(70);
     let to = today - Days::new(3);
@@ -132,5 +147,87 @@ async fn figures_of_closed_periods_follow_cancels_deletes_and_rebuilds() {
     assert_ne!(
         after_rebuild, after_delete,
         "the restored order counts again"
+    );
+}
+
+/// What a transaction begun before midnight would do: add to yesterday's
+/// rollups without bumping its versions (it wrote before midnight), and commit
+/// after midnight. While it is open, yesterday must not be kept: its commit
+/// shows in the very next answer. Once it has ended, yesterday is kept, and a
+/// cancel of one of yesterday's orders still shows at once.
+#[tokio::test]
+async fn yesterday_is_kept_only_once_the_transactions_open_at_its_end_have_ended() {
+    let shop = Shop::open().await;
+    let orders = default_store_orders(&shop, 11, 6, |_| 1).await;
+    let yesterday = Utc::now().date_naive() - Days::new(1);
+    let window = Window {
+        lo: Some(Utc.from_utc_datetime(&yesterday.and_time(NaiveTime::MIN))),
+        hi: Some(Utc.from_utc_datetime(&(yesterday + Days::new(1)).and_time(NaiveTime::MIN))),
+    };
+    let params = [("store", "default".to_string()), ("limit", "5".to_string())];
+    let answer = async || {
+        let top = shop
+            .figures("/v1/analytics/products/top-bought-yesterday", &params)
+            .await;
+        assert_eq!(top.status, 200, "{}", top.body);
+        top.body
+    };
+
+    let mut open = shop.app.pool.begin().await.unwrap();
+    let (least_sold, quantity): (Uuid, i64) = sqlx::query_as(
+        "select product_id, quantity from analytics_product_sales
+         where store_id = 'default' and grain = 'day' and period = $1
+         order by quantity, product_id limit 1",
+    )
+    .bind(yesterday)
+    .fetch_one(&mut *open)
+    .await
+    .unwrap();
+    sqlx::query(
+        "update analytics_product_sales set quantity = quantity + 1000
+         where store_id = 'default' and grain = 'day' and period = $1 and product_id = $2",
+    )
+    .bind(yesterday)
+    .bind(least_sold)
+    .execute(&mut *open)
+    .await
+    .unwrap();
+    let expected = naive::top_products(&shop.app.pool, "default", window, "quantity", 5).await;
+    assert_eq!(answer().await, expected, "while the transaction is open");
+    assert_eq!(answer().await, expected, "asked again while it is open");
+    open.commit().await.unwrap();
+
+    let after_commit = answer().await;
+    assert_eq!(
+        after_commit["data"][0]["product_id"],
+        least_sold.to_string(),
+        "the committed write shows: {after_commit}"
+    );
+    assert_eq!(after_commit["data"][0]["quantity"], quantity + 1000);
+    // Undone, as a rebuild would; then kept with nothing open.
+    rebuild(&shop.app).await;
+    let kept = answer().await;
+    assert_eq!(kept, expected, "after the rebuild");
+    assert_eq!(answer().await, expected, "asked again");
+
+    let response = shop
+        .app
+        .patch(
+            &format!("/v1/orders/{}", orders[0]),
+            &json!({"status": "cancelled"}),
+        )
+        .key(&shop.app.admin)
+        .send()
+        .await;
+    assert_eq!(response.status, 200, "{}", response.body);
+    let after_cancel = answer().await;
+    let expected = naive::top_products(&shop.app.pool, "default", window, "quantity", 5).await;
+    assert_eq!(
+        after_cancel, expected,
+        "after a cancel of one of yesterday's orders"
+    );
+    assert_ne!(
+        after_cancel, kept,
+        "the cancelled order's lines left the figures"
     );
 }
