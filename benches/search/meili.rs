@@ -66,6 +66,32 @@ impl MeiliTarget {
         }
     }
 
+    /// Waits until Meilisearch has no task enqueued or processing (the
+    /// deletion a reindex queues last, say), so each load starts on an idle
+    /// engine.
+    async fn wait_until_idle(&self, http: &reqwest::Client) {
+        let deadline = Instant::now() + DIRECT_TIMEOUT;
+        loop {
+            let busy: Value = self
+                .request(
+                    http,
+                    reqwest::Method::GET,
+                    "/tasks?statuses=enqueued,processing&limit=1",
+                )
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if busy["results"].as_array().is_some_and(Vec::is_empty) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "Meilisearch stayed busy");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Deletes the directly loaded index (missing is fine).
     async fn drop_direct_index(&self, http: &reqwest::Client) {
         let path = format!("/indexes/{DIRECT_INDEX}");
@@ -90,6 +116,7 @@ pub async fn figures(
     let data_dir = temp_dir("search-meili");
     // `-- meili queries`: the query figures alone, on the index a run before built.
     if !std::env::args().any(|arg| arg == "queries") {
+        target.wait_until_idle(&reqwest::Client::new()).await;
         let started = Instant::now();
         crate::reindex(database_url, &data_dir, &target.env());
         let service = orders as f64 / started.elapsed().as_secs_f64();
@@ -183,6 +210,7 @@ async fn post_directly(target: &MeiliTarget, pool: &PgPool) -> f64 {
     MeiliEngine::connect(&target.url, target.key.as_deref(), DIRECT_INDEX)
         .await
         .expect("preparing the direct index");
+    target.wait_until_idle(&http).await;
     let started = Instant::now();
     let (mut after, mut documents, mut last_task) = (None::<Uuid>, 0usize, None);
     loop {

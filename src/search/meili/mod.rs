@@ -3,9 +3,10 @@
 //! Every write is one Meilisearch task, awaited until it has succeeded, so what
 //! the indexer acknowledges is searchable (invariant 2). Settings are applied at
 //! connect, before any document. A rebuild fills `<uid>_rebuild` while `<uid>`
-//! serves, then swaps the two atomically and drops the old one; its batches are
-//! enqueued without waiting for each (Meilisearch batches queued tasks together),
-//! at most [`REBUILD_IN_FLIGHT`] at a time, and all confirmed before the swap.
+//! serves, then swaps the two atomically and queues the old one's deletion;
+//! its batches are enqueued without waiting for each (Meilisearch batches
+//! queued tasks together), at most [`REBUILD_QUEUED`] waiting at a time, and
+//! all confirmed before the swap.
 //!
 //! Hits carry the stored [`OrderDocument`]; their highlights come from
 //! [`highlight::highlight`] on it, exactly as the embedded engine's do.
@@ -53,11 +54,18 @@ use super::highlight;
 const SETTINGS_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long a batch of documents may take to be indexed.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(60);
-/// Rebuild batches enqueued and not yet confirmed, at most. Meilisearch batches
-/// the tasks queued when it starts a batch: with a short window it would index
-/// one or two pages at a time, half as fast as the same documents posted at once.
-/// The service keeps only task ids; the documents wait in Meilisearch's queue.
-const REBUILD_IN_FLIGHT: usize = 64;
+/// Rebuild pages waiting in Meilisearch's queue, not yet picked up into a
+/// batch, at most; the reader pauses above it. Meilisearch takes every queued
+/// task of the index into its next batch, and a few large batches index much
+/// faster than many small ones. So the cap counts only the waiting pages, not
+/// those being indexed: when a batch ends, the next one finds up to this many
+/// pages ready (320 000 documents). A cap on pages merely sent would leave the
+/// queue empty at the end of each batch, which is then followed by a batch of
+/// one or two pages. The service keeps only task ids; the documents wait on
+/// Meilisearch's disk.
+const REBUILD_QUEUED: u64 = 64;
+/// How often the rebuild checks for room in the queue while it is full.
+const REBUILD_QUEUE_POLL: Duration = Duration::from_millis(100);
 /// How long a rebuild batch may take, queued behind the others in flight.
 const REBUILD_WRITE_TIMEOUT: Duration = Duration::from_secs(600);
 /// How long `/readyz` waits for the health endpoint.
@@ -397,26 +405,33 @@ impl MeiliEngine {
             .ok_or_else(no_rebuild)
     }
 
-    /// Enqueues a batch; waits for the oldest batch in flight when too many are.
+    /// Enqueues a batch; then, when more than [`REBUILD_QUEUED`] pages are
+    /// waiting in Meilisearch's queue, waits until they are fewer. A failed
+    /// batch is found when [`Self::finish_rebuild`] confirms them all.
     pub async fn rebuild_upsert(&self, documents: Vec<OrderDocument>) -> Result<(), EngineError> {
         let uid = self.rebuilding_uid()?;
         let Some(task) = self.enqueue(&uid, &documents).await? else {
             return Ok(());
         };
-        let oldest = {
+        let in_flight = {
             let mut state = self.rebuild_state();
             let rebuild = state.as_mut().ok_or_else(no_rebuild)?;
             rebuild.in_flight.push_back(task);
-            if rebuild.in_flight.len() > REBUILD_IN_FLIGHT {
-                rebuild.in_flight.pop_front()
-            } else {
-                None
-            }
+            rebuild.in_flight.len() as u64
         };
-        match oldest {
-            Some(task) => self.confirm_rebuild_batch(task).await,
-            None => Ok(()),
+        if in_flight <= REBUILD_QUEUED {
+            return Ok(());
         }
+        let deadline = std::time::Instant::now() + REBUILD_WRITE_TIMEOUT;
+        while tasks::enqueued(&self.http, &self.host, &uid).await? > REBUILD_QUEUED {
+            if std::time::Instant::now() > deadline {
+                return Err(EngineError::Unavailable(anyhow!(
+                    "indexing documents: Meilisearch picked up no queued batch within {REBUILD_WRITE_TIMEOUT:?}"
+                )));
+            }
+            tokio::time::sleep(REBUILD_QUEUE_POLL).await;
+        }
+        Ok(())
     }
 
     async fn confirm_rebuild_batch(&self, task: u32) -> Result<(), EngineError> {
@@ -453,8 +468,15 @@ impl MeiliEngine {
         )
         .await?;
         *self.rebuild_state() = None;
-        // `uid` now holds the old documents; the swap is done whether or not this succeeds.
-        if let Err(error) = self.drop_index(&uid).await {
+        // `uid` now holds the old documents. Their deletion is queued, not
+        // awaited: the swap is done, and the next rebuild awaits it first
+        // (`begin_rebuild` deletes `uid` and waits).
+        if let Err(error) = call(
+            "deleting the replaced index",
+            self.client.delete_index(&uid),
+        )
+        .await
+        {
             tracing::warn!(index = %uid, error = %error, "could not delete the replaced index");
         }
         Ok(())

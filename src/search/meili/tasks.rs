@@ -153,6 +153,26 @@ pub async fn outcome(
     }
 }
 
+/// How many tasks of index `index_uid` wait in the queue, not yet picked up
+/// into a batch. Servers older than 1.7 do not count them: 0 or 1 there.
+pub async fn enqueued(
+    http: &ReqwestClient,
+    host: &str,
+    index_uid: &str,
+) -> Result<u64, EngineError> {
+    let url = format!("{host}/tasks?statuses=enqueued&indexUids={index_uid}&limit=1");
+    let tasks: Value = call(
+        "counting queued tasks",
+        http.request::<(), (), Value>(&url, Method::Get { query: () }, 200),
+    )
+    .await?;
+    Ok(tasks["total"].as_u64().unwrap_or_else(|| {
+        tasks["results"]
+            .as_array()
+            .map_or(0, |results| results.len() as u64)
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

@@ -495,12 +495,12 @@ async fn a_real_server_answers_the_relevance_suite_like_the_embedded_engine() {
         labels(&meili.search(&search("10421")).await.unwrap(), &docs),
         BTreeSet::from(["john"])
     );
-    // More batches than are kept in flight: all confirmed before the swap.
+    // More batches than may wait in the queue: all confirmed before the swap.
     meili.begin_rebuild().await.unwrap();
     for document in all
         .iter()
         .cycle()
-        .take(crate::search::meili::REBUILD_IN_FLIGHT * 2 + 1)
+        .take(crate::search::meili::REBUILD_QUEUED as usize * 2 + 1)
     {
         meili.rebuild_upsert(vec![document.clone()]).await.unwrap();
     }
