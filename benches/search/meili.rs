@@ -66,24 +66,26 @@ impl MeiliTarget {
         }
     }
 
+    /// `GET path`, its JSON body.
+    async fn get_json(&self, http: &reqwest::Client, path: &str) -> Value {
+        self.request(http, reqwest::Method::GET, path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Waits until Meilisearch has no task enqueued or processing (the
     /// deletion a reindex queues last, say), so each load starts on an idle
     /// engine.
     async fn wait_until_idle(&self, http: &reqwest::Client) {
         let deadline = Instant::now() + DIRECT_TIMEOUT;
         loop {
-            let busy: Value = self
-                .request(
-                    http,
-                    reqwest::Method::GET,
-                    "/tasks?statuses=enqueued,processing&limit=1",
-                )
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let busy = self
+                .get_json(http, "/tasks?statuses=enqueued,processing&limit=1")
+                .await;
             if busy["results"].as_array().is_some_and(Vec::is_empty) {
                 return;
             }
@@ -240,14 +242,7 @@ async fn post_directly(target: &MeiliTarget, pool: &PgPool) -> f64 {
     let last_task = last_task.expect("documents were posted");
     let deadline = Instant::now() + DIRECT_TIMEOUT;
     loop {
-        let task: Value = target
-            .request(&http, reqwest::Method::GET, &format!("/tasks/{last_task}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let task = target.get_json(&http, &format!("/tasks/{last_task}")).await;
         match task["status"].as_str() {
             Some("succeeded") => break,
             Some("failed" | "canceled") => panic!("direct load failed: {task}"),

@@ -158,12 +158,18 @@ impl ResolvedRanges {
 
     fn keep(&self, key: RangeKey, resolved: &Resolved) {
         if let Ok(mut known) = self.known.lock() {
-            if known.len() >= Self::CAPACITY {
-                known.clear();
-            }
-            known.insert(key, resolved.clone());
+            insert_bounded(&mut known, key, resolved.clone());
         }
     }
+}
+
+/// Inserts into a map of at most [`ResolvedRanges::CAPACITY`] entries,
+/// emptied when full.
+fn insert_bounded<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= ResolvedRanges::CAPACITY {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 /// [`resolve`], answered from `known` when the same range was resolved before.
@@ -207,10 +213,7 @@ async fn resolve_yesterday(
     }
     let row = resolve_row(db, store, request).await?;
     if let (Some(renews_at), Ok(mut yesterdays)) = (row.renews_at, known.yesterdays.lock()) {
-        if yesterdays.len() >= ResolvedRanges::CAPACITY {
-            yesterdays.clear();
-        }
-        yesterdays.insert(key, (row.range.clone(), renews_at));
+        insert_bounded(&mut yesterdays, key, (row.range.clone(), renews_at));
     }
     Ok(row.range)
 }

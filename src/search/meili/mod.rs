@@ -28,7 +28,7 @@ pub mod translate;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use meilisearch_sdk::client::{Client, SwapIndexes};
@@ -422,9 +422,9 @@ impl MeiliEngine {
         if in_flight <= REBUILD_QUEUED {
             return Ok(());
         }
-        let deadline = std::time::Instant::now() + REBUILD_WRITE_TIMEOUT;
+        let deadline = Instant::now() + REBUILD_WRITE_TIMEOUT;
         while tasks::enqueued(&self.http, &self.host, &uid).await? > REBUILD_QUEUED {
-            if std::time::Instant::now() > deadline {
+            if Instant::now() > deadline {
                 return Err(EngineError::Unavailable(anyhow!(
                     "indexing documents: Meilisearch picked up no queued batch within {REBUILD_WRITE_TIMEOUT:?}"
                 )));
