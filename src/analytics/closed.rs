@@ -23,7 +23,7 @@ use rust_decimal::Decimal;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::day_horizon::{DayHorizons, Sighting};
+use super::day_horizon::DayHorizons;
 use super::kept::KeptPeriods;
 use super::plan::{Period, Plan};
 use super::sales::{self, RankBy, TopProduct, TopProducts};
@@ -68,13 +68,12 @@ pub struct ClosedPeriods {
     horizons: DayHorizons,
 }
 
-/// The store's local today, the snapshot's transaction horizon, the rollup
-/// epoch and the versions of the periods asked about.
+/// The store's local today, the oldest transaction id still running in the
+/// snapshot, the rollup epoch and the versions of the periods asked about.
 #[derive(sqlx::FromRow)]
 struct Versions {
     today: NaiveDate,
     xmin: i64,
-    xmax: i64,
     epoch: i64,
     grains: Vec<String>,
     periods: Vec<NaiveDate>,
@@ -113,8 +112,7 @@ pub async fn top_products(
     let (grains, periods): (Vec<&str>, Vec<NaiveDate>) = candidates.iter().copied().unzip();
     let found: Versions = sqlx::query_as(
         "select (now() at time zone s.timezone)::date as today,
-                pg_snapshot_xmin(pg_current_snapshot())::text::bigint as xmin,
-                pg_snapshot_xmax(pg_current_snapshot())::text::bigint as xmax, e.epoch,
+                pg_snapshot_xmin(pg_current_snapshot())::text::bigint as xmin, e.epoch,
                 coalesce(v.grains, '{}') as grains, coalesce(v.periods, '{}') as periods,
                 coalesce(v.versions, '{}') as versions
          from stores s cross join analytics_rollup_epoch e
@@ -138,12 +136,11 @@ pub async fn top_products(
         .zip(found.periods)
         .zip(found.versions)
         .collect();
-    let sighting = Sighting {
-        today: found.today,
-        xmin: found.xmin,
-        xmax: found.xmax,
-    };
-    let closed_before = if closed.horizons.yesterday_closed(store, sighting) {
+    let closed_before = if closed
+        .horizons
+        .yesterday_closed(db, store, found.today, found.xmin)
+        .await?
+    {
         found.today
     } else {
         found.today - Days::new(1)

@@ -6,9 +6,16 @@
 //! store's midnight skips the bump for yesterday. Such a transaction held a
 //! transaction id by then (the order row is written before its rollups). So
 //! yesterday is closed once every transaction that held an id when the service
-//! first saw the new day has ended: the service notes the snapshot's `xmax` at
-//! that first sighting, and each later request compares its snapshot's `xmin`
-//! with it. Until then yesterday is read from the rollups like today.
+//! first saw the new day has ended.
+//!
+//! The horizon is a transaction id the service takes itself at that first
+//! sighting (`pg_current_xact_id()`, once per store and day): every id below
+//! it was assigned earlier. A snapshot's `xmax` would not do: it is one past
+//! the latest *completed* id, and a transaction still running with a higher id
+//! than any completed one lies at or above it. Each later request compares its
+//! snapshot's `xmin` (the oldest id still running, or `xmax` if none below it
+//! runs) with the horizon; once `xmin` is past it, every id up to the horizon
+//! has ended. Until then yesterday is read from the rollups like today.
 //!
 //! The snapshot counts the transactions of the whole cluster, so a long one in
 //! another database only keeps yesterday open longer.
@@ -17,37 +24,60 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
+use sqlx::PgPool;
 
-/// Per store, the day it was first seen as today and the snapshot `xmax` then.
+/// Per store, the day it was first seen as today and the horizon taken then.
 #[derive(Debug, Default)]
 pub struct DayHorizons {
     first_seen: Mutex<HashMap<String, (NaiveDate, i64)>>,
 }
 
-/// What one request's snapshot says: the store's local today and the oldest
-/// transaction id still running (`xmin`) and the next one to be assigned (`xmax`).
-#[derive(Debug, Clone, Copy)]
-pub struct Sighting {
-    pub today: NaiveDate,
-    pub xmin: i64,
-    pub xmax: i64,
-}
-
 impl DayHorizons {
-    /// Whether the day before `sighting.today` is closed for `store`.
-    pub fn yesterday_closed(&self, store: &str, sighting: Sighting) -> bool {
+    /// Whether the day before `today` is closed for `store`, given the oldest
+    /// transaction id still running in the request's snapshot (`xmin`). On
+    /// the first sighting of `today` the horizon is taken, and it is not.
+    pub async fn yesterday_closed(
+        &self,
+        db: &PgPool,
+        store: &str,
+        today: NaiveDate,
+        xmin: i64,
+    ) -> sqlx::Result<bool> {
+        if let Some(closed) = self.judge(store, today, xmin) {
+            return Ok(closed);
+        }
+        let horizon: i64 = sqlx::query_scalar("select pg_current_xact_id()::text::bigint")
+            .fetch_one(db)
+            .await?;
+        self.first_sighting(store, today, horizon);
+        Ok(false)
+    }
+
+    /// `None` when `today` has not been seen for `store` yet.
+    fn judge(&self, store: &str, today: NaiveDate, xmin: i64) -> Option<bool> {
+        let first_seen = self.first_seen.lock().ok()?;
+        match first_seen.get(store) {
+            Some(&(day, horizon)) if day == today => Some(xmin > horizon),
+            // A request whose snapshot began before the new day (a slow one).
+            Some(&(day, _)) if day > today => Some(false),
+            _ => None,
+        }
+    }
+
+    /// Notes `horizon`, an id taken after `today` was seen, unless a later
+    /// day has been seen meanwhile (a racing request noting the same day keeps
+    /// the lower, earlier horizon; either is past every id of yesterday).
+    fn first_sighting(&self, store: &str, today: NaiveDate, horizon: i64) {
         let Ok(mut first_seen) = self.first_seen.lock() else {
-            return false;
+            return;
         };
-        let horizon = match first_seen.get(store) {
-            Some(&(day, horizon)) if day == sighting.today => horizon,
-            Some(&(day, _)) if day > sighting.today => return false,
+        match first_seen.get(store) {
+            Some(&(day, _)) if day > today => {}
+            Some(&(day, kept)) if day == today && kept <= horizon => {}
             _ => {
-                first_seen.insert(store.to_string(), (sighting.today, sighting.xmax));
-                sighting.xmax
+                first_seen.insert(store.to_string(), (today, horizon));
             }
-        };
-        sighting.xmin >= horizon
+        }
     }
 }
 
@@ -55,37 +85,39 @@ impl DayHorizons {
 mod tests {
     use super::*;
 
-    fn seen(day: u32, xmin: i64, xmax: i64) -> Sighting {
-        Sighting {
-            today: NaiveDate::from_ymd_opt(2026, 3, day).unwrap(),
-            xmin,
-            xmax,
-        }
+    fn day(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, day).unwrap()
     }
 
     #[test]
-    fn yesterday_closes_once_the_transactions_running_at_the_first_sighting_have_ended() {
+    fn yesterday_closes_once_every_id_up_to_the_horizon_has_ended() {
         let horizons = DayHorizons::default();
-        // Transaction 90 was running when the day was first seen (xmax 100).
-        assert!(!horizons.yesterday_closed("eu", seen(2, 90, 100)));
-        // Newer transactions do not matter, 90 still does.
-        assert!(!horizons.yesterday_closed("eu", seen(2, 90, 130)));
-        assert!(horizons.yesterday_closed("eu", seen(2, 100, 130)));
-        assert!(horizons.yesterday_closed("eu", seen(2, 120, 140)));
+        assert_eq!(horizons.judge("eu", day(2), 90), None);
+        // The service took id 100 at the first sighting.
+        horizons.first_sighting("eu", day(2), 100);
+        assert_eq!(horizons.judge("eu", day(2), 90), Some(false));
+        // 100 itself is the service's own, ended at once; xmin 100 would
+        // still mean it runs.
+        assert_eq!(horizons.judge("eu", day(2), 100), Some(false));
+        assert_eq!(horizons.judge("eu", day(2), 101), Some(true));
         // Another store has its own first sighting.
-        assert!(!horizons.yesterday_closed("us", seen(2, 120, 140)));
-        assert!(horizons.yesterday_closed("us", seen(2, 140, 150)));
+        assert_eq!(horizons.judge("us", day(2), 120), None);
     }
 
     #[test]
     fn a_new_day_starts_a_new_horizon_and_an_older_day_is_never_closed_early() {
         let horizons = DayHorizons::default();
-        assert!(horizons.yesterday_closed("eu", seen(2, 100, 100)));
-        assert!(!horizons.yesterday_closed("eu", seen(3, 110, 120)));
+        horizons.first_sighting("eu", day(2), 100);
+        assert_eq!(horizons.judge("eu", day(3), 150), None);
+        horizons.first_sighting("eu", day(3), 160);
         // A request whose snapshot began before the new day (a slow one).
-        assert!(!horizons.yesterday_closed("eu", seen(2, 120, 120)));
-        assert!(horizons.yesterday_closed("eu", seen(3, 120, 125)));
-        // Nothing running at the first sighting: closed at once.
-        assert!(horizons.yesterday_closed("eu", seen(4, 130, 130)));
+        assert_eq!(horizons.judge("eu", day(2), 200), Some(false));
+        horizons.first_sighting("eu", day(2), 210);
+        assert_eq!(horizons.judge("eu", day(3), 161), Some(true));
+        // Two requests racing on the first sighting: the earlier id stays.
+        horizons.first_sighting("eu", day(4), 300);
+        horizons.first_sighting("eu", day(4), 290);
+        horizons.first_sighting("eu", day(4), 310);
+        assert_eq!(horizons.judge("eu", day(4), 295), Some(true));
     }
 }
