@@ -90,6 +90,18 @@ pub struct YesterdayParams {
     limit: Option<i64>,
 }
 
+impl RangeParams {
+    fn range_request(&self) -> Result<RangeRequest, ApiError> {
+        RangeRequest::parse(self.from.as_deref(), self.to.as_deref(), self.tz.as_deref())
+    }
+}
+
+impl TopParams {
+    fn range_request(&self) -> Result<RangeRequest, ApiError> {
+        RangeRequest::parse(self.from.as_deref(), self.to.as_deref(), self.tz.as_deref())
+    }
+}
+
 /// Checks the role and resolves the store and the range. The role is checked
 /// first: a key without it learns nothing about stores.
 async fn prepare(
@@ -128,11 +140,7 @@ async fn top_products(
     principal: Principal,
     ValidQuery(query): ValidQuery<TopParams>,
 ) -> Result<Json<TopProducts>, ApiError> {
-    let request = RangeRequest::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        query.tz.as_deref(),
-    );
+    let request = query.range_request();
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let by = query.by.unwrap_or_default();
     let limit = query.limit.unwrap_or(10);
@@ -193,11 +201,7 @@ async fn product_sales(
     if query.store.as_deref().is_some_and(|store| store != home) || !principal.can_see(&home) {
         return Err(ApiError::NotFound("product"));
     }
-    let request = RangeRequest::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        query.tz.as_deref(),
-    );
+    let request = query.range_request();
     let (store, range) = prepare(&state, &principal, Some(&home), request).await?;
     let figures = sales::product_sales(&state.db, &store, &Plan::new(&range), product_id).await?;
     Ok(Json(figures))
@@ -214,11 +218,7 @@ async fn list_categories(
     principal: Principal,
     ValidQuery(query): ValidQuery<RangeParams>,
 ) -> Result<Json<CategoryList>, ApiError> {
-    let request = RangeRequest::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        query.tz.as_deref(),
-    );
+    let request = query.range_request();
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let data = sales::category_sales(&state.db, &store, &Plan::new(&range), None).await?;
     Ok(Json(CategoryList { data }))
@@ -235,11 +235,7 @@ async fn category_revenue(
     Path(category): Path<String>,
     ValidQuery(query): ValidQuery<RangeParams>,
 ) -> Result<Json<CategorySales>, ApiError> {
-    let request = RangeRequest::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        query.tz.as_deref(),
-    );
+    let request = query.range_request();
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let plan = Plan::new(&range);
     let found = sales::category_sales(&state.db, &store, &plan, Some(&category)).await?;
@@ -264,11 +260,7 @@ async fn customer_lifetime_value(
     Path(customer_id): Path<String>,
     ValidQuery(query): ValidQuery<RangeParams>,
 ) -> Result<Json<CustomerValue>, ApiError> {
-    let request = RangeRequest::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        query.tz.as_deref(),
-    );
+    let request = query.range_request();
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let plan = Plan::new(&range);
     let value = customers::lifetime_value(&state.db, &store, &plan, &customer_id).await?;
@@ -286,11 +278,7 @@ async fn hourly_sales(
     principal: Principal,
     ValidQuery(query): ValidQuery<RangeParams>,
 ) -> Result<Response, ApiError> {
-    let request = RangeRequest::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        query.tz.as_deref(),
-    );
+    let request = query.range_request();
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let plan = HourPlan::new(&range);
     let json = closed_hours::hourly_sales(&state.db, &state.closed_hours, &store, &plan).await?;
@@ -311,11 +299,7 @@ async fn order_summary(
     principal: Principal,
     ValidQuery(query): ValidQuery<RangeParams>,
 ) -> Result<Json<OrderSummary>, ApiError> {
-    let request = RangeRequest::parse(
-        query.from.as_deref(),
-        query.to.as_deref(),
-        query.tz.as_deref(),
-    );
+    let request = query.range_request();
     let (store, range) = prepare(&state, &principal, query.store.as_deref(), request).await?;
     let figures = summary::order_summary(&state.db, &store, &Plan::new(&range)).await?;
     Ok(Json(figures))
