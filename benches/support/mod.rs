@@ -194,11 +194,21 @@ impl Drop for Server {
 impl Server {
     /// Resident memory of the server process, in MiB.
     pub fn rss_mib(&self) -> f64 {
+        self.status_mib("VmRSS:")
+    }
+
+    /// The anonymous part of the resident memory (heap and stacks), in MiB:
+    /// without the mapped index files' pages, which the kernel can drop.
+    pub fn rss_anon_mib(&self) -> f64 {
+        self.status_mib("RssAnon:")
+    }
+
+    fn status_mib(&self, field: &str) -> f64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
             .unwrap_or_default();
         status
             .lines()
-            .find(|line| line.starts_with("VmRSS:"))
+            .find(|line| line.starts_with(field))
             .and_then(|line| line.split_whitespace().nth(1))
             .and_then(|kb| kb.parse::<f64>().ok())
             .map(|kb| kb / 1024.0)
