@@ -21,7 +21,7 @@
 //! another database only keeps yesterday open longer.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::NaiveDate;
 use sqlx::PgPool;
@@ -53,10 +53,17 @@ impl DayHorizons {
         Ok(false)
     }
 
+    /// The map, even after a panic while it was held: every write to it is
+    /// one insert, so it is never left half-changed.
+    fn first_seen(&self) -> MutexGuard<'_, HashMap<String, (NaiveDate, i64)>> {
+        self.first_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
     /// `None` when `today` has not been seen for `store` yet.
     fn judge(&self, store: &str, today: NaiveDate, xmin: i64) -> Option<bool> {
-        let first_seen = self.first_seen.lock().ok()?;
-        match first_seen.get(store) {
+        match self.first_seen().get(store) {
             Some(&(day, horizon)) if day == today => Some(xmin > horizon),
             // A request whose snapshot began before the new day (a slow one).
             Some(&(day, _)) if day > today => Some(false),
@@ -68,9 +75,7 @@ impl DayHorizons {
     /// day has been seen meanwhile (a racing request noting the same day keeps
     /// the lower, earlier horizon; either is past every id of yesterday).
     fn first_sighting(&self, store: &str, today: NaiveDate, horizon: i64) {
-        let Ok(mut first_seen) = self.first_seen.lock() else {
-            return;
-        };
+        let mut first_seen = self.first_seen();
         match first_seen.get(store) {
             Some(&(day, _)) if day > today => {}
             Some(&(day, kept)) if day == today && kept <= horizon => {}
