@@ -108,9 +108,14 @@ impl Shop {
             None => json!({"email": "guest@example.com"}),
         };
         let body = json!({"store": store, "customer": customer, "items": items});
+        self.place(&body).await
+    }
+
+    /// Places the order `body` as the admin, asserting it is created; returns its id.
+    pub async fn place(&self, body: &Value) -> String {
         let created = self
             .app
-            .post("/v1/orders", &body)
+            .post("/v1/orders", body)
             .key(&self.app.admin)
             .send()
             .await;
@@ -140,7 +145,13 @@ impl Shop {
             (_, 4) => &["delete"],
             _ => &[],
         };
-        for step in route {
+        self.walk(order, route).await;
+    }
+
+    /// Walks an order through `steps` as the admin: statuses, or `delete`.
+    pub async fn walk(&self, order: &str, steps: &[&str]) {
+        let path = format!("/v1/orders/{order}");
+        for step in steps {
             let response = if *step == "delete" {
                 self.app.delete(&path).key(&self.app.admin).send().await
             } else {

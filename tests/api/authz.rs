@@ -710,23 +710,10 @@ const EMPTY_BEARER: &str = "an empty Bearer token";
 async fn every_route_answers_401_to_a_missing_unknown_or_revoked_key_and_does_nothing() {
     let app = TestApp::spawn().await;
     prepare(&app).await;
-    let created = app
-        .post(
-            "/v1/api-keys",
-            &json!({"name": "soon revoked", "role": "admin"}),
-        )
-        .key(&app.admin)
-        .send()
+    let (revoked_secret, revoked_id) = app
+        .create_api_key(&json!({"name": "soon revoked", "role": "admin"}))
         .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let revoked_secret = created.body["key"].as_str().unwrap().to_string();
-    let revoked_id = created.body["id"].as_str().unwrap();
-    let revoked = app
-        .delete(&format!("/v1/api-keys/{revoked_id}"))
-        .key(&app.admin)
-        .send()
-        .await;
-    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    app.revoke_api_key(&revoked_id).await;
 
     let mut faults = Vec::new();
     let mut calls = 0;
@@ -801,17 +788,9 @@ async fn every_route_answers_401_to_a_missing_unknown_or_revoked_key_and_does_no
 async fn a_revoked_key_stops_working_at_once_on_every_route_it_could_use() {
     let app = TestApp::spawn().await;
     prepare(&app).await;
-    let created = app
-        .post(
-            "/v1/api-keys",
-            &json!({"name": "reader", "role": "analyst"}),
-        )
-        .key(&app.admin)
-        .send()
+    let (secret, id) = app
+        .create_api_key(&json!({"name": "reader", "role": "analyst"}))
         .await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let secret = created.body["key"].as_str().unwrap().to_string();
-    let id = created.body["id"].as_str().unwrap().to_string();
     let readable: Vec<&Route> = ROUTES
         .iter()
         .filter(|r| r.method == "GET" && r.allowed.contains(&Analyst))
@@ -829,14 +808,9 @@ async fn a_revoked_key_stops_working_at_once_on_every_route_it_could_use() {
         assert_eq!(before.status, 200, "{path}: {}", before.body);
         paths.push(path);
     }
-    let revoked = app
-        .delete(&format!("/v1/api-keys/{id}"))
-        .key(&app.admin)
-        .send()
-        .await;
-    assert_eq!(revoked.status, 204, "{}", revoked.body);
+    app.revoke_api_key(&id).await;
     for path in &paths {
-        app.get(path).key(&secret).send().await.assert_problem(401);
+        app.assert_get_problem(&secret, path, 401).await;
     }
 }
 

@@ -2,11 +2,11 @@
 //! names every bad field. Each test is a table of cases run against one app; a
 //! test reports every case that broke the contract, not only the first.
 
+use std::fmt::Display;
+
 use axum::body::Body;
 use axum::http::{Method, Request};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use crate::authz::{self, ROUTES, Target};
 use crate::helpers::{TestApp, TestResponse};
@@ -82,28 +82,7 @@ async fn send(app: &TestApp, case: &Case) -> TestResponse {
         .clone()
         .map(Body::from)
         .unwrap_or_else(Body::empty);
-    let response = app
-        .router
-        .clone()
-        .oneshot(request.body(body).expect("a valid request"))
-        .await
-        .expect("infallible");
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes()
-        .to_vec();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    TestResponse {
-        status,
-        headers,
-        bytes,
-        body,
-    }
+    app.send(request.body(body).expect("a valid request")).await
 }
 
 /// Runs every case; fails listing each one that broke the contract.
@@ -168,6 +147,17 @@ struct JsonRoute {
     valid: Value,
 }
 
+impl JsonRoute {
+    /// A case on this route, described as the route `what`.
+    fn case(&self, what: impl Display) -> Case {
+        Case::new(
+            format!("{} {what}", self.label),
+            self.method.clone(),
+            self.path.clone(),
+        )
+    }
+}
+
 /// Every route of the authorization table that takes a JSON body, ready to call.
 async fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
     authz::prepare(app).await;
@@ -224,12 +214,25 @@ fn with_raw(body: &Value, field: &str, raw: &str) -> String {
 /// A case sending `route`'s valid body with `field` set to `raw`.
 fn field_case(route: &JsonRoute, field: &str, raw: &str) -> Case {
     let shown: String = raw.chars().take(40).collect();
-    Case::new(
-        format!("{} with {field} = {shown}", route.label),
-        route.method.clone(),
-        route.path.clone(),
-    )
-    .json_text(with_raw(&route.valid, field, raw))
+    route
+        .case(format!("with {field} = {shown}"))
+        .json_text(with_raw(&route.valid, field, raw))
+}
+
+/// For each (route, field, values) row, a case per value: a 422 naming that field.
+fn naming_cases(routes: &[JsonRoute], table: &[(&str, &str, &[&str])]) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for (label, field, values) in table {
+        let route = route(routes, label);
+        for value in *values {
+            cases.push(
+                field_case(route, field, value)
+                    .expect(&[422])
+                    .naming(&[field]),
+            );
+        }
+    }
+    cases
 }
 
 const STORES: &str = "POST /v1/stores";
@@ -273,13 +276,10 @@ async fn malformed_json_is_a_400_problem_on_every_route_that_takes_json() {
     for route in json_routes(&app).await {
         for (what, bytes) in &malformed {
             cases.push(
-                Case::new(
-                    format!("{} with {what}", route.label),
-                    route.method.clone(),
-                    route.path.clone(),
-                )
-                .json_text(bytes.clone())
-                .expect(&[400]),
+                route
+                    .case(format!("with {what}"))
+                    .json_text(bytes.clone())
+                    .expect(&[400]),
             );
         }
     }
@@ -293,13 +293,10 @@ async fn a_json_document_that_is_not_an_object_is_422() {
     for route in json_routes(&app).await {
         for text in ["null", "42", "\"text\"", "true", "[]", "[{}]"] {
             cases.push(
-                Case::new(
-                    format!("{} with {text}", route.label),
-                    route.method.clone(),
-                    route.path.clone(),
-                )
-                .json_text(text)
-                .expect(&[422]),
+                route
+                    .case(format!("with {text}"))
+                    .json_text(text)
+                    .expect(&[422]),
             );
         }
     }
@@ -319,8 +316,7 @@ async fn an_array_is_not_taken_for_an_object() {
             .expect(&[422]),
     ];
     run(&app, cases).await;
-    let store = app.get("/v1/stores/arr").key(&app.admin).send().await;
-    store.assert_problem(404);
+    app.assert_admin_get_problem("/v1/stores/arr", 404).await;
 }
 
 #[tokio::test]
@@ -363,17 +359,7 @@ async fn wrong_types_are_422_naming_the_field() {
         (PATCH, "stock_delta", &["1.5", "\"1\""]),
         (PATCH, "active", &["\"yes\""]),
     ];
-    let mut cases = Vec::new();
-    for (label, field, values) in table {
-        let route = route(&routes, label);
-        for value in *values {
-            cases.push(
-                field_case(route, field, value)
-                    .expect(&[422])
-                    .naming(&[field]),
-            );
-        }
-    }
+    let cases = naming_cases(&routes, table);
     run(&app, cases).await;
 }
 
@@ -432,16 +418,7 @@ async fn huge_numbers_are_rejected_naming_the_field_never_a_500() {
             &["99999999999999999999", "-2147483649", "1000000001"],
         ),
     ];
-    for (label, field, values) in out_of_range {
-        let route = route(&routes, label);
-        for value in *values {
-            cases.push(
-                field_case(route, field, value)
-                    .expect(&[422])
-                    .naming(&[field]),
-            );
-        }
-    }
+    cases.extend(naming_cases(&routes, out_of_range));
     run(&app, cases).await;
 }
 
@@ -470,17 +447,7 @@ async fn negative_stock_and_prices_with_three_decimals_are_422_naming_the_field(
         (PATCH, "stock", &["-1"]),
         (PATCH, "stock_delta", &["-1000000001"]),
     ];
-    let mut cases = Vec::new();
-    for (label, field, values) in table {
-        let route = route(&routes, label);
-        for value in *values {
-            cases.push(
-                field_case(route, field, value)
-                    .expect(&[422])
-                    .naming(&[field]),
-            );
-        }
-    }
+    let mut cases = naming_cases(&routes, table);
     // Two places, however written, are fine.
     let products = route(&routes, PRODUCTS);
     for (n, price) in ["1.5", "\"1.50\"", "0", "\"999999999999.00\""]
@@ -521,17 +488,7 @@ async fn empty_blank_and_10_kb_strings_are_422_naming_the_field() {
         (PATCH, "category", &["\"\"", &long]),
         (PATCH, "description", &[&long]),
     ];
-    let mut cases = Vec::new();
-    for (label, field, values) in table {
-        let route = route(&routes, label);
-        for value in *values {
-            cases.push(
-                field_case(route, field, value)
-                    .expect(&[422])
-                    .naming(&[field]),
-            );
-        }
-    }
+    let cases = naming_cases(&routes, table);
     run(&app, cases).await;
 }
 
@@ -578,13 +535,10 @@ async fn a_body_over_one_mebibyte_is_413_and_one_just_under_is_read() {
             let body = format!(r#"{{"name": "{}"}}"#, "a".repeat(padding));
             assert_eq!(body.len(), size);
             cases.push(
-                Case::new(
-                    format!("{} with a {what} body", route.label),
-                    route.method.clone(),
-                    route.path.clone(),
-                )
-                .json_text(body)
-                .expect(&[413]),
+                route
+                    .case(format!("with a {what} body"))
+                    .json_text(body)
+                    .expect(&[413]),
             );
         }
     }
@@ -621,21 +575,14 @@ async fn a_body_without_a_json_content_type_is_415() {
             Some("json"),
         ] {
             cases.push(
-                Case::new(
-                    format!("{} with content-type {content_type:?}", route.label),
-                    route.method.clone(),
-                    route.path.clone(),
-                )
-                .raw(content_type, body.clone())
-                .expect(&[415]),
+                route
+                    .case(format!("with content-type {content_type:?}"))
+                    .raw(content_type, body.clone())
+                    .expect(&[415]),
             );
         }
         // No body at all, and no content type: still a 415, not a 500.
-        let mut empty = Case::new(
-            format!("{} with no body", route.label),
-            route.method.clone(),
-            route.path.clone(),
-        );
+        let mut empty = route.case("with no body");
         empty.statuses = vec![415];
         cases.push(empty);
     }

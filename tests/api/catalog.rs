@@ -2,7 +2,7 @@
 
 use axum::http::StatusCode;
 use ordersearch::http::auth::Role;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
@@ -57,24 +57,15 @@ async fn a_duplicate_store_is_a_conflict_and_bad_fields_are_each_named() {
         invalid.error_fields(),
         ["currency", "id", "name", "timezone"]
     );
-    let unknown = app.get("/v1/stores/nope").key(&app.admin).send().await;
-    unknown.assert_problem(404);
+    app.assert_admin_get_problem("/v1/stores/nope", 404).await;
 }
 
 #[tokio::test]
 async fn a_created_key_works_until_it_is_revoked() {
     let app = TestApp::spawn().await;
-    let created = app
-        .post(
-            "/v1/api-keys",
-            &json!({"name": "shop backend", "role": "writer"}),
-        )
-        .key(&app.admin)
-        .send()
+    let (secret, id) = app
+        .create_api_key(&json!({"name": "shop backend", "role": "writer"}))
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    let secret = created.body["key"].as_str().unwrap().to_string();
-    let id = created.body["id"].as_str().unwrap().to_string();
     assert_eq!(
         app.get("/v1/products").key(&secret).send().await.status,
         StatusCode::OK
@@ -87,17 +78,8 @@ async fn a_created_key_works_until_it_is_revoked() {
             .any(|w| w == secret.as_bytes()),
         "a list never shows secrets"
     );
-    let revoked = app
-        .delete(&format!("/v1/api-keys/{id}"))
-        .key(&app.admin)
-        .send()
-        .await;
-    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
-    app.get("/v1/products")
-        .key(&secret)
-        .send()
-        .await
-        .assert_problem(401);
+    app.revoke_api_key(&id).await;
+    app.assert_get_problem(&secret, "/v1/products", 401).await;
     app.delete(&format!("/v1/api-keys/{id}"))
         .key(&app.admin)
         .send()
@@ -217,48 +199,35 @@ async fn product_lists_paginate_with_a_cursor() {
     for n in 0..5 {
         app.product("default", &format!("SKU-{n}"), "1.00", 1).await;
     }
-    let first = app.get("/v1/products?limit=2").key(&app.admin).send().await;
-    assert_eq!(first.body["data"].as_array().unwrap().len(), 2);
-    let mut seen: Vec<String> = Vec::new();
-    let mut cursor = first.body["next_cursor"].as_str().map(str::to_string);
-    seen.extend(
-        first.body["data"]
+    let skus_of = |page: &Value| -> Vec<String> {
+        page["data"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| p["sku"].as_str().unwrap().to_string()),
-    );
+            .map(|p| p["sku"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = app.get("/v1/products?limit=2").key(&app.admin).send().await;
+    assert_eq!(first.body["data"].as_array().unwrap().len(), 2);
+    let mut seen = skus_of(&first.body);
+    let mut cursor = first.body["next_cursor"].as_str().map(str::to_string);
     while let Some(next) = cursor {
         let page = app
             .get(&format!("/v1/products?limit=2&cursor={next}"))
             .key(&app.admin)
             .send()
             .await;
-        seen.extend(
-            page.body["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["sku"].as_str().unwrap().to_string()),
-        );
+        seen.extend(skus_of(&page.body));
         cursor = page.body["next_cursor"].as_str().map(str::to_string);
     }
     assert_eq!(seen, ["SKU-0", "SKU-1", "SKU-2", "SKU-3", "SKU-4"]);
-    app.get("/v1/products?cursor=garbage")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(400);
-    app.get("/v1/products?limit=0")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(400);
-    app.get("/v1/products?limit=201")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(400);
+    for path in [
+        "/v1/products?cursor=garbage",
+        "/v1/products?limit=0",
+        "/v1/products?limit=201",
+    ] {
+        app.assert_admin_get_problem(path, 400).await;
+    }
 }
 
 #[tokio::test]
@@ -269,16 +238,9 @@ async fn a_store_scoped_key_never_sees_another_stores_product() {
     app.product("default", "MINE", "1.00", 1).await;
     let scoped = app.key(Role::Support, Some("default")).await;
     let id = theirs["id"].as_str().unwrap();
-    app.get(&format!("/v1/products/{id}"))
-        .key(&scoped)
-        .send()
-        .await
-        .assert_problem(404);
-    app.get("/v1/products?store=eu")
-        .key(&scoped)
-        .send()
-        .await
-        .assert_problem(404);
+    for path in [format!("/v1/products/{id}"), "/v1/products?store=eu".into()] {
+        app.assert_get_problem(&scoped, &path, 404).await;
+    }
     let listed = app.get("/v1/products").key(&scoped).send().await;
     let skus: Vec<&str> = listed.body["data"]
         .as_array()

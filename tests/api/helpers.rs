@@ -21,6 +21,8 @@ use sqlx::{ConnectOptions, PgPool};
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
+mod api_keys;
+
 /// How long `eventually` waits before failing a test.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
@@ -278,29 +280,7 @@ impl Call<'_> {
 
     pub async fn send(self) -> TestResponse {
         let request = self.request.body(self.body).expect("a valid request");
-        let response = self
-            .app
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes()
-            .to_vec();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        TestResponse {
-            status,
-            headers,
-            bytes,
-            body,
-        }
+        self.app.send(request).await
     }
 }
 
@@ -358,6 +338,32 @@ impl TestApp {
         }
     }
 
+    /// Sends a request exactly as built; reads the whole answer.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        TestResponse {
+            status,
+            headers,
+            bytes,
+            body,
+        }
+    }
+
     pub fn get(&self, path: &str) -> Call<'_> {
         self.call(Method::GET, path)
     }
@@ -372,6 +378,18 @@ impl TestApp {
 
     pub fn delete(&self, path: &str) -> Call<'_> {
         self.call(Method::DELETE, path)
+    }
+
+    /// Asserts a GET of `path` with `key` answers a problem with `status`; returns its body.
+    pub async fn assert_get_problem(&self, key: &str, path: &str, status: u16) -> Value {
+        let response = self.get(path).key(key).send().await;
+        assert_eq!(response.status, status, "GET {path}: {}", response.body);
+        response.assert_problem(status).clone()
+    }
+
+    /// Asserts a GET of `path` with the admin key answers a problem with `status`.
+    pub async fn assert_admin_get_problem(&self, path: &str, status: u16) -> Value {
+        self.assert_get_problem(&self.admin, path, status).await
     }
 
     /// A new key with this role and scope.

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::helpers::{TestApp, eventually};
@@ -17,39 +18,88 @@ use crate::orders::{order_body, place};
 const WRITERS: usize = 8;
 const WRITES_EACH: usize = 40;
 
-fn start_indexer(app: &TestApp) -> (tokio::task::JoinHandle<()>, watch::Sender<bool>) {
-    let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(ordersearch::search::indexer::run(
-        app.pool.clone(),
-        app.search.clone(),
-        stopped,
-    ));
-    (task, stop)
+/// An indexer task running beside a test app.
+struct RunningIndexer {
+    task: JoinHandle<()>,
+    stop: watch::Sender<bool>,
 }
 
+impl RunningIndexer {
+    /// Starts an indexer over `app`'s database and search index.
+    fn start(app: &TestApp) -> RunningIndexer {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(ordersearch::search::indexer::run(
+            app.pool.clone(),
+            app.search.clone(),
+            stopped,
+        ));
+        RunningIndexer { task, stop }
+    }
+
+    /// Aborts it wherever it is, as a crash would.
+    async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+        drop(self.stop);
+    }
+
+    /// Asks it to stop and waits until it has, failing if it panicked.
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        self.task.await.unwrap();
+    }
+}
+
+/// How many orders have changes the index has not seen yet.
+async fn pending_changes(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from orders where indexed_stamp < change_stamp")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// `Some` once the index holds every change the database has.
 async fn indexed_equals_database(app: &TestApp) -> Option<()> {
-    let pending: i64 =
-        sqlx::query_scalar("select count(*) from orders where indexed_stamp < change_stamp")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    (pending == 0).then_some(())
+    (pending_changes(app).await == 0).then_some(())
+}
+
+/// Places `count` one-mug orders; returns their ids.
+async fn place_mug_orders(app: &TestApp, count: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        ids.push(
+            place(app, json!([{"sku": "MUG", "quantity": 1}])).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    ids
+}
+
+/// Each order's latest change stamp: in the database, and as the index has it.
+async fn database_and_indexed_stamps(app: &TestApp) -> (HashMap<Uuid, i64>, HashMap<Uuid, i64>) {
+    let database: HashMap<Uuid, i64> = sqlx::query_as("select id, change_stamp from orders")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let indexed: HashMap<Uuid, i64> = app
+        .search
+        .indexed_stamps()
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    (database, indexed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn racing_writers_and_a_killed_indexer_leave_no_drift() {
     let app = TestApp::spawn_with_pool(24).await;
     app.product("default", "MUG", "1.00", 100_000).await;
-    let mut ids = Vec::new();
-    for _ in 0..40 {
-        ids.push(
-            place(&app, json!([{"sku": "MUG", "quantity": 1}])).await["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
-    let ids = Arc::new(ids);
+    let ids = Arc::new(place_mug_orders(&app, 40).await);
     let writes = Arc::new(AtomicUsize::new(0));
     let writers: Vec<_> = (0..WRITERS)
         .map(|writer| {
@@ -77,49 +127,23 @@ async fn racing_writers_and_a_killed_indexer_leave_no_drift() {
 
     // Kill the indexer mid-flight three times, at a quarter, half and three quarters of the writes.
     let total = WRITERS * WRITES_EACH;
-    let (mut indexer, mut stop) = start_indexer(&app);
-    for fraction in [4, 2] {
-        let threshold = total / fraction;
+    for threshold in [total / 4, total / 2, total * 3 / 4] {
+        let indexer = RunningIndexer::start(&app);
         eventually("writers to make progress", || {
             let done = writes.load(Ordering::SeqCst);
             async move { (done >= threshold).then_some(()) }
         })
         .await;
-        indexer.abort();
-        let _ = indexer.await;
-        drop(stop);
-        (indexer, stop) = start_indexer(&app);
+        indexer.kill().await;
     }
-    let three_quarters = total * 3 / 4;
-    eventually("writers to make progress", || {
-        let done = writes.load(Ordering::SeqCst);
-        async move { (done >= three_quarters).then_some(()) }
-    })
-    .await;
-    indexer.abort();
-    let _ = indexer.await;
-    drop(stop);
     for writer in writers {
         writer.await.unwrap();
     }
-    let (indexer, stop) = start_indexer(&app);
+    let indexer = RunningIndexer::start(&app);
     eventually("the index to catch up", || indexed_equals_database(&app)).await;
-    let _ = stop.send(true);
-    indexer.await.unwrap();
+    indexer.stop().await;
 
-    let database: HashMap<Uuid, i64> = sqlx::query_as("select id, change_stamp from orders")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
-    let indexed: HashMap<Uuid, i64> = app
-        .search
-        .indexed_stamps()
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+    let (database, indexed) = database_and_indexed_stamps(&app).await;
     assert_eq!(
         indexed.len(),
         database.len(),
@@ -151,7 +175,7 @@ where
 async fn a_commit_wakes_the_idle_indexer_instead_of_its_next_poll() {
     let app = TestApp::spawn().await;
     app.product("default", "MUG", "1.00", 100).await;
-    let (indexer, stop) = start_indexer(&app);
+    let indexer = RunningIndexer::start(&app);
     eventually("the indexer to start idle", || {
         indexed_equals_database(&app)
     })
@@ -166,8 +190,7 @@ async fn a_commit_wakes_the_idle_indexer_instead_of_its_next_poll() {
         })
         .await;
     }
-    let _ = stop.send(true);
-    indexer.await.unwrap();
+    indexer.stop().await;
 }
 
 #[tokio::test]
@@ -183,21 +206,15 @@ async fn two_indexers_never_run_at_once() {
     app.product("default", "MUG", "1.00", 10).await;
     place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
     // A second indexer stands by while the lock is held...
-    let (standby, stop) = start_indexer(&app);
-    let pending: i64 =
-        sqlx::query_scalar("select count(*) from orders where indexed_stamp < change_stamp")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-    assert_eq!(pending, 1);
+    let standby = RunningIndexer::start(&app);
+    assert_eq!(pending_changes(&app).await, 1);
     // ...and takes over when the holder's session ends.
     sqlx::query("select pg_advisory_unlock_all()")
         .execute(&mut *first)
         .await
         .unwrap();
     eventually("the standby to take over", || indexed_equals_database(&app)).await;
-    let _ = stop.send(true);
-    standby.await.unwrap();
+    standby.stop().await;
 }
 
 #[tokio::test]
@@ -260,17 +277,9 @@ async fn reconcile_repairs_a_corrupted_index_and_reindex_rebuilds_it() {
 async fn reindexing_under_write_load_swaps_in_a_complete_index_without_search_errors() {
     let app = TestApp::spawn_with_pool(24).await;
     app.product("default", "MUG", "1.00", 100_000).await;
-    let mut ids = Vec::new();
-    for _ in 0..60 {
-        ids.push(
-            place(&app, json!([{"sku": "MUG", "quantity": 1}])).await["id"]
-                .as_str()
-                .unwrap()
-                .to_string(),
-        );
-    }
+    let ids = place_mug_orders(&app, 60).await;
     app.index_all().await;
-    let (indexer, stop) = start_indexer(&app);
+    let indexer = RunningIndexer::start(&app);
     let rebuilding = {
         let app = app.clone();
         tokio::spawn(async move {
@@ -314,21 +323,8 @@ async fn reindexing_under_write_load_swaps_in_a_complete_index_without_search_er
     rebuilding.await.unwrap();
     writer.await.unwrap();
     eventually("the index to catch up", || indexed_equals_database(&app)).await;
-    let _ = stop.send(true);
-    indexer.await.unwrap();
-    let database: HashMap<Uuid, i64> = sqlx::query_as("select id, change_stamp from orders")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
-    let indexed: HashMap<Uuid, i64> = app
-        .search
-        .indexed_stamps()
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+    indexer.stop().await;
+    let (database, indexed) = database_and_indexed_stamps(&app).await;
     assert_eq!(
         indexed, database,
         "every change made during the rebuild reached the new index"

@@ -187,21 +187,13 @@ async fn an_order_is_found_by_uuid_and_by_number_with_status_and_timeline() {
         .await;
     assert_eq!(events.body["data"][0]["kind"], "created");
     assert_eq!(events.body["data"][0]["actor"], "test admin");
-    app.get("/v1/orders/999999999")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(404);
-    app.get("/v1/orders/not-an-id")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(404);
-    app.get("/v1/orders/999999999/events")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(404);
+    for path in [
+        "/v1/orders/999999999",
+        "/v1/orders/not-an-id",
+        "/v1/orders/999999999/events",
+    ] {
+        app.assert_admin_get_problem(path, 404).await;
+    }
 }
 
 #[tokio::test]
@@ -329,16 +321,9 @@ async fn deleting_an_order_cancels_it_hides_it_and_keeps_it() {
         app.get(&path).key(&app.admin).send().await.status,
         StatusCode::OK
     );
-    app.delete(&path)
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(404);
-    app.patch(&path, &json!({"note": "x"}))
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(404);
+    for call in [app.delete(&path), app.patch(&path, &json!({"note": "x"}))] {
+        call.key(&app.admin).send().await.assert_problem(404);
+    }
 }
 
 #[tokio::test]
@@ -410,21 +395,13 @@ async fn lists_filter_and_page_newest_first() {
         .send()
         .await;
     assert_eq!(future.body["data"].as_array().unwrap().len(), 0);
-    app.get("/v1/orders?status=lost")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(400);
-    app.get("/v1/orders?created_to=yesterday")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(400);
-    app.get("/v1/orders?store=nowhere")
-        .key(&app.admin)
-        .send()
-        .await
-        .assert_problem(404);
+    for (path, status) in [
+        ("/v1/orders?status=lost", 400),
+        ("/v1/orders?created_to=yesterday", 400),
+        ("/v1/orders?store=nowhere", 404),
+    ] {
+        app.assert_admin_get_problem(path, status).await;
+    }
 }
 
 #[tokio::test]
@@ -448,24 +425,17 @@ async fn a_store_scoped_key_cannot_touch_another_stores_order() {
         format!("/v1/orders/{}/status", theirs["number"]),
         format!("/v1/orders/{}/events", theirs["number"]),
     ] {
-        app.get(&path).key(&scoped).send().await.assert_problem(404);
+        app.assert_get_problem(&scoped, &path, 404).await;
     }
     let by_number = format!("/v1/orders/{}", theirs["number"]);
-    app.patch(&by_number, &json!({"note": "x"}))
-        .key(&scoped)
-        .send()
-        .await
-        .assert_problem(404);
-    app.delete(&by_number)
-        .key(&scoped)
-        .send()
-        .await
-        .assert_problem(404);
-    app.get("/v1/orders?store=eu")
-        .key(&scoped)
-        .send()
-        .await
-        .assert_problem(404);
+    for call in [
+        app.patch(&by_number, &json!({"note": "x"})),
+        app.delete(&by_number),
+    ] {
+        call.key(&scoped).send().await.assert_problem(404);
+    }
+    app.assert_get_problem(&scoped, "/v1/orders?store=eu", 404)
+        .await;
     let listed = app.get("/v1/orders").key(&scoped).send().await;
     assert_eq!(listed.body["data"].as_array().unwrap().len(), 0);
     let into_other = app.post("/v1/orders", &body).key(&scoped).send().await;
@@ -477,36 +447,21 @@ async fn a_store_scoped_key_cannot_touch_another_stores_order() {
 async fn an_idempotency_key_reused_with_another_body_is_a_conflict() {
     let app = TestApp::spawn().await;
     app.product("default", "MUG", "1.00", 5).await;
-    let first = app
-        .post(
+    let place_with_key = |quantity: i64| {
+        app.post(
             "/v1/orders",
-            &order_body(json!([{"sku": "MUG", "quantity": 1}])),
+            &order_body(json!([{"sku": "MUG", "quantity": quantity}])),
         )
         .key(&app.admin)
         .header("idempotency-key", "k-1")
         .send()
-        .await;
-    let retry = app
-        .post(
-            "/v1/orders",
-            &order_body(json!([{"sku": "MUG", "quantity": 1}])),
-        )
-        .key(&app.admin)
-        .header("idempotency-key", "k-1")
-        .send()
-        .await;
+    };
+    let first = place_with_key(1).await;
+    let retry = place_with_key(1).await;
     assert_eq!(retry.status, first.status);
     assert_eq!(retry.bytes, first.bytes);
     assert_eq!(retry.header("location"), first.header("location"));
-    let other = app
-        .post(
-            "/v1/orders",
-            &order_body(json!([{"sku": "MUG", "quantity": 2}])),
-        )
-        .key(&app.admin)
-        .header("idempotency-key", "k-1")
-        .send()
-        .await;
+    let other = place_with_key(2).await;
     other.assert_problem(409);
     let count: i64 = sqlx::query_scalar("select count(*) from orders")
         .fetch_one(&app.pool)

@@ -45,6 +45,11 @@ impl Fixture {
         let body = self
             .search(&self.app.admin, &format!("limit=100&q={encoded}"))
             .await;
+        self.labels_hit(&body)
+    }
+
+    /// The labels of the orders a search answer hit.
+    fn labels_hit(&self, body: &Value) -> BTreeSet<String> {
         body["hits"]
             .as_array()
             .unwrap()
@@ -58,6 +63,158 @@ fn set(labels: &[&str]) -> BTreeSet<String> {
     labels.iter().map(|label| label.to_string()).collect()
 }
 
+/// One order of the fixture, placed through the API.
+struct FixtureOrder {
+    label: &'static str,
+    /// The order number it is given; `None` takes the next one.
+    number: Option<i64>,
+    store: &'static str,
+    /// Id, email, name (also the name it ships to) and phone.
+    customer: [&'static str; 4],
+    /// City, postal code and country it ships to.
+    ships_to: [&'static str; 3],
+    /// SKU and quantity of each line.
+    items: &'static [(&'static str, i64)],
+    tags: &'static [&'static str],
+    note: &'static str,
+}
+
+/// The fixture's orders, placed in this order.
+const ORDERS: [FixtureOrder; 8] = [
+    FixtureOrder {
+        label: "jane",
+        number: Some(1042),
+        store: "default",
+        customer: [
+            "cus_jane",
+            "jane@example.com",
+            "Jane Doe",
+            "+48 600 100 200",
+        ],
+        ships_to: ["Kraków", "30-001", "PL"],
+        items: &[("KETTLE-STEEL", 1), ("MUG-BLUE", 2)],
+        tags: &["vip"],
+        note: "leave at the door",
+    },
+    FixtureOrder {
+        label: "john",
+        number: Some(10421),
+        store: "default",
+        customer: [
+            "cus_john",
+            "john.smith@shop.co.uk",
+            "John Smith",
+            "(555) 010-0200",
+        ],
+        ships_to: ["London", "SW1A 1AA", "GB"],
+        items: &[("LAMP-DESK", 1)],
+        tags: &[],
+        note: "asked about a blue mug",
+    },
+    FixtureOrder {
+        label: "zoe",
+        number: Some(20001),
+        store: "default",
+        customer: [
+            "cus_zoe",
+            "zoe@example.org",
+            "Zoë Łukasiewicz",
+            "600.555.777",
+        ],
+        ships_to: ["Łódź", "90-001", "PL"],
+        items: &[("TSHIRT-RED-M", 3)],
+        tags: &[],
+        note: "",
+    },
+    FixtureOrder {
+        label: "mary",
+        number: None,
+        store: "default",
+        customer: ["cus_mary", "mary@corp.com", "Mary Major", "+1-555-010-0999"],
+        ships_to: ["New York", "10001", "US"],
+        items: &[("BOOK-RUST", 2), ("PLANT-FICUS", 1)],
+        tags: &["gift"],
+        note: "birthday present",
+    },
+    FixtureOrder {
+        label: "roe",
+        number: None,
+        store: "default",
+        customer: [
+            "cus_roe",
+            "jane.roe@example.com",
+            "Jane Roe",
+            "030 1234 5678",
+        ],
+        ships_to: ["Berlin", "10115", "DE"],
+        items: &[("MUG-BLUE", 1)],
+        tags: &["wholesale"],
+        note: "",
+    },
+    FixtureOrder {
+        label: "bob",
+        number: None,
+        store: "default",
+        customer: ["cus_bob", "bob@example.com", "Bob Gone", "+44 20 7946 0000"],
+        ships_to: ["Leeds", "LS1 1AA", "GB"],
+        items: &[("PLANT-FICUS", 1)],
+        tags: &[],
+        note: "",
+    },
+    FixtureOrder {
+        label: "anna",
+        number: None,
+        store: "eu",
+        customer: [
+            "cus_anna",
+            "anna@example.pl",
+            "Anna Nowak",
+            "+48 501 222 333",
+        ],
+        ships_to: ["Warszawa", "00-001", "PL"],
+        items: &[("MUG-BLUE", 1)],
+        tags: &[],
+        note: "",
+    },
+    FixtureOrder {
+        label: "old",
+        number: None,
+        store: "default",
+        customer: [
+            "cus_old",
+            "old@example.com",
+            "Olga Timer",
+            "+48 700 800 900",
+        ],
+        ships_to: ["Gdańsk", "80-001", "PL"],
+        items: &[("LAMP-DESK", 2)],
+        tags: &[],
+        note: "",
+    },
+];
+
+/// Places `spec` as the admin; returns the created order.
+async fn place_spec(app: &TestApp, spec: &FixtureOrder) -> Value {
+    let [id, email, name, phone] = spec.customer;
+    let [city, postal_code, country] = spec.ships_to;
+    let items: Vec<Value> = spec
+        .items
+        .iter()
+        .map(|(sku, quantity)| json!({"sku": sku, "quantity": quantity}))
+        .collect();
+    order(
+        app,
+        spec.store,
+        json!({"id": id, "email": email, "name": name, "phone": phone}),
+        address(name, city, postal_code, country),
+        json!(items),
+        json!(spec.tags),
+        spec.note,
+    )
+    .await
+}
+
+/// Places an order as the admin; returns it.
 async fn order(
     app: &TestApp,
     store: &str,
@@ -137,68 +294,29 @@ pub async fn fixture_on(app: TestApp) -> Fixture {
     );
 
     let mut labels = Vec::new();
-    set_next_number(&app, 1042).await;
-    let jane = order(&app, "default",
-        json!({"id": "cus_jane", "email": "jane@example.com", "name": "Jane Doe", "phone": "+48 600 100 200"}),
-        address("Jane Doe", "Kraków", "30-001", "PL"),
-        json!([{"sku": "KETTLE-STEEL", "quantity": 1}, {"sku": "MUG-BLUE", "quantity": 2}]),
-        json!(["vip"]), "leave at the door").await;
-    labels.push(("jane".to_string(), jane["id"].as_str().unwrap().to_string()));
-    set_next_number(&app, 10421).await;
-    let john = order(&app, "default",
-        json!({"id": "cus_john", "email": "john.smith@shop.co.uk", "name": "John Smith", "phone": "(555) 010-0200"}),
-        address("John Smith", "London", "SW1A 1AA", "GB"),
-        json!([{"sku": "LAMP-DESK", "quantity": 1}]), json!([]), "asked about a blue mug").await;
-    labels.push(("john".to_string(), john["id"].as_str().unwrap().to_string()));
-    set_next_number(&app, 20001).await;
-    let zoe = order(&app, "default",
-        json!({"id": "cus_zoe", "email": "zoe@example.org", "name": "Zoë Łukasiewicz", "phone": "600.555.777"}),
-        address("Zoë Łukasiewicz", "Łódź", "90-001", "PL"),
-        json!([{"sku": "TSHIRT-RED-M", "quantity": 3}]), json!([]), "").await;
-    labels.push(("zoe".to_string(), zoe["id"].as_str().unwrap().to_string()));
-    let mary = order(&app, "default",
-        json!({"id": "cus_mary", "email": "mary@corp.com", "name": "Mary Major", "phone": "+1-555-010-0999"}),
-        address("Mary Major", "New York", "10001", "US"),
-        json!([{"sku": "BOOK-RUST", "quantity": 2}, {"sku": "PLANT-FICUS", "quantity": 1}]),
-        json!(["gift"]), "birthday present").await;
-    labels.push(("mary".to_string(), mary["id"].as_str().unwrap().to_string()));
-    let roe = order(&app, "default",
-        json!({"id": "cus_roe", "email": "jane.roe@example.com", "name": "Jane Roe", "phone": "030 1234 5678"}),
-        address("Jane Roe", "Berlin", "10115", "DE"),
-        json!([{"sku": "MUG-BLUE", "quantity": 1}]), json!(["wholesale"]), "").await;
-    labels.push(("roe".to_string(), roe["id"].as_str().unwrap().to_string()));
-    let bob = order(&app, "default",
-        json!({"id": "cus_bob", "email": "bob@example.com", "name": "Bob Gone", "phone": "+44 20 7946 0000"}),
-        address("Bob Gone", "Leeds", "LS1 1AA", "GB"),
-        json!([{"sku": "PLANT-FICUS", "quantity": 1}]), json!([]), "").await;
-    labels.push(("bob".to_string(), bob["id"].as_str().unwrap().to_string()));
-    let anna = order(&app, "eu",
-        json!({"id": "cus_anna", "email": "anna@example.pl", "name": "Anna Nowak", "phone": "+48 501 222 333"}),
-        address("Anna Nowak", "Warszawa", "00-001", "PL"),
-        json!([{"sku": "MUG-BLUE", "quantity": 1}]), json!([]), "").await;
-    labels.push(("anna".to_string(), anna["id"].as_str().unwrap().to_string()));
-    let old = order(&app, "default",
-        json!({"id": "cus_old", "email": "old@example.com", "name": "Olga Timer", "phone": "+48 700 800 900"}),
-        address("Olga Timer", "Gdańsk", "80-001", "PL"),
-        json!([{"sku": "LAMP-DESK", "quantity": 2}]), json!([]), "").await;
-    labels.push(("old".to_string(), old["id"].as_str().unwrap().to_string()));
-
+    for spec in &ORDERS {
+        if let Some(number) = spec.number {
+            set_next_number(&app, number).await;
+        }
+        let created = place_spec(&app, spec).await;
+        labels.push((
+            spec.label.to_string(),
+            created["id"].as_str().unwrap().to_string(),
+        ));
+    }
+    let fixture = Fixture { app, labels };
+    let app = &fixture.app;
+    move_to(app, &fixture.id_of("jane"), &["processing", "shipped"]).await;
     move_to(
-        &app,
-        jane["id"].as_str().unwrap(),
-        &["processing", "shipped"],
-    )
-    .await;
-    move_to(
-        &app,
-        zoe["id"].as_str().unwrap(),
+        app,
+        &fixture.id_of("zoe"),
         &["processing", "shipped", "completed"],
     )
     .await;
-    move_to(&app, mary["id"].as_str().unwrap(), &["cancelled"]).await;
-    move_to(&app, roe["id"].as_str().unwrap(), &["processing"]).await;
+    move_to(app, &fixture.id_of("mary"), &["cancelled"]).await;
+    move_to(app, &fixture.id_of("roe"), &["processing"]).await;
     let deleted = app
-        .delete(&format!("/v1/orders/{}", bob["id"].as_str().unwrap()))
+        .delete(&format!("/v1/orders/{}", fixture.id_of("bob")))
         .key(&app.admin)
         .send()
         .await;
@@ -208,12 +326,12 @@ pub async fn fixture_on(app: TestApp) -> Fixture {
         "update orders set created_at = now() - interval '400 days', change_stamp = nextval('order_change_seq')
          where id = $1::uuid",
     )
-    .bind(old["id"].as_str().unwrap())
+    .bind(fixture.id_of("old"))
     .execute(&app.pool)
     .await
     .unwrap();
     app.index_all().await;
-    Fixture { app, labels }
+    fixture
 }
 
 #[tokio::test]
@@ -331,13 +449,7 @@ async fn deleted_orders_appear_only_when_asked_and_other_stores_never() {
     assert_eq!(body["hits"][0]["deleted"], true);
     let scoped = fixture.app.key(Role::Support, Some("default")).await;
     let body = fixture.search(&scoped, "q=mugblue").await;
-    let labels: BTreeSet<String> = body["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|hit| fixture.label_of(hit["id"].as_str().unwrap()))
-        .collect();
-    assert_eq!(labels, set(&["jane", "roe"]));
+    assert_eq!(fixture.labels_hit(&body), set(&["jane", "roe"]));
     let body = fixture.search(&scoped, "q=store:eu").await;
     assert_eq!(body["total"], 0);
     let writer = fixture.app.key(Role::Writer, None).await;

@@ -200,13 +200,7 @@ async fn profit_leaves_out_lines_without_a_cost_and_counts_them() {
         {"product_id": products[2].id, "quantity": 1}
     ]);
     let body = json!({"customer": {"id": "cus_1"}, "items": items});
-    let created = shop
-        .app
-        .post("/v1/orders", &body)
-        .key(&shop.app.admin)
-        .send()
-        .await;
-    assert_eq!(created.status, 201, "{}", created.body);
+    shop.place(&body).await;
     let top = shop
         .figures("/v1/analytics/products/top", &params(&[("by", "profit")]))
         .await;

@@ -3,13 +3,30 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use sqlx::PgPool;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::QueryAs;
+use sqlx::{FromRow, PgPool, Postgres, SqlSafeStr};
 
 /// `[lo, hi)`; `None` is unbounded.
 #[derive(Debug, Clone, Copy)]
 pub struct Window {
     pub lo: Option<DateTime<Utc>>,
     pub hi: Option<DateTime<Utc>>,
+}
+
+/// `sql` with `$1` bound to `store` and `$2`, `$3` to `window`'s bounds.
+fn windowed<'q, O>(
+    sql: impl SqlSafeStr,
+    store: &'q str,
+    window: Window,
+) -> QueryAs<'q, Postgres, O, PgArguments>
+where
+    O: for<'r> FromRow<'r, PgRow>,
+{
+    sqlx::query_as(sql)
+        .bind(store)
+        .bind(window.lo)
+        .bind(window.hi)
 }
 
 /// Selling lines of `$1`'s orders created in `[$2, $3)`.
@@ -45,20 +62,18 @@ pub async fn top_products(
          order by {metric} desc nulls last, l.product_id
          limit $4"
     );
-    let rows: Vec<TopRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(store)
-        .bind(window.lo)
-        .bind(window.hi)
+    let rows: Vec<TopRow> = windowed(sqlx::AssertSqlSafe(sql), store, window)
         .bind(limit)
         .fetch_all(pool)
         .await
         .unwrap();
-    let without_cost: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "{LINES} select count(*) from lines where unit_cost is null"
-    )))
-    .bind(store)
-    .bind(window.lo)
-    .bind(window.hi)
+    let (without_cost,): (i64,) = windowed(
+        sqlx::AssertSqlSafe(format!(
+            "{LINES} select count(*) from lines where unit_cost is null"
+        )),
+        store,
+        window,
+    )
     .fetch_one(pool)
     .await
     .unwrap();
@@ -73,32 +88,33 @@ pub async fn top_products(
 }
 
 pub async fn product_sales(pool: &PgPool, store: &str, window: Window, product: &str) -> Value {
-    let (quantity, revenue, orders): (i64, String, i64) =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let (quantity, revenue, orders): (i64, String, i64) = windowed(
+        sqlx::AssertSqlSafe(format!(
             "{LINES}
          select coalesce(sum(quantity), 0)::bigint, round(coalesce(sum(line_total), 0), 2)::text,
                 count(distinct oid)
          from lines where product_id = $4::uuid"
-        )))
-        .bind(store)
-        .bind(window.lo)
-        .bind(window.hi)
-        .bind(product)
-        .fetch_one(pool)
-        .await
-        .unwrap();
+        )),
+        store,
+        window,
+    )
+    .bind(product)
+    .fetch_one(pool)
+    .await
+    .unwrap();
     json!({"product_id": product, "quantity": quantity, "revenue": revenue, "orders": orders})
 }
 
 pub async fn categories(pool: &PgPool, store: &str, window: Window) -> Vec<Value> {
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{LINES}
+    let rows: Vec<(String, String, i64, i64)> = windowed(
+        sqlx::AssertSqlSafe(format!(
+            "{LINES}
          select category, round(sum(line_total), 2)::text, count(distinct oid), sum(quantity)::bigint
          from lines group by category order by sum(line_total) desc, category"
-    )))
-    .bind(store)
-    .bind(window.lo)
-    .bind(window.hi)
+        )),
+        store,
+        window,
+    )
     .fetch_all(pool)
     .await
     .unwrap();
@@ -131,15 +147,16 @@ pub async fn customer(pool: &PgPool, store: &str, window: Window, customer: &str
         Option<DateTime<Utc>>,
         Option<DateTime<Utc>>,
     );
-    let (orders, total, average, first, last): Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select count(*), round(coalesce(sum(total), 0), 2)::text,
+    let (orders, total, average, first, last): Row = windowed(
+        sqlx::AssertSqlSafe(format!(
+            "select count(*), round(coalesce(sum(total), 0), 2)::text,
                 round(coalesce(sum(total) / nullif(count(*), 0), 0), 2)::text,
                 min(created_at), max(created_at)
          {SELLING} and customer_id = $4"
-    )))
-    .bind(store)
-    .bind(window.lo)
-    .bind(window.hi)
+        )),
+        store,
+        window,
+    )
     .bind(customer)
     .fetch_one(pool)
     .await
@@ -149,13 +166,14 @@ pub async fn customer(pool: &PgPool, store: &str, window: Window, customer: &str
 }
 
 pub async fn hourly(pool: &PgPool, store: &str, window: Window) -> Value {
-    let rows: Vec<(DateTime<Utc>, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select date_trunc('hour', created_at, 'UTC'), count(*), round(sum(total), 2)::text
+    let rows: Vec<(DateTime<Utc>, i64, String)> = windowed(
+        sqlx::AssertSqlSafe(format!(
+            "select date_trunc('hour', created_at, 'UTC'), count(*), round(sum(total), 2)::text
          {SELLING} group by 1 order by 1"
-    )))
-    .bind(store)
-    .bind(window.lo)
-    .bind(window.hi)
+        )),
+        store,
+        window,
+    )
     .fetch_all(pool)
     .await
     .unwrap();
@@ -169,26 +187,24 @@ pub async fn hourly(pool: &PgPool, store: &str, window: Window) -> Value {
 /// The summary, and its average processing time apart (compared with a tolerance:
 /// JSON floats may not round-trip to the last bit).
 pub async fn summary(pool: &PgPool, store: &str, window: Window) -> (Value, Option<f64>) {
-    let counts: Vec<(String, i64)> = sqlx::query_as(
+    let counts: Vec<(String, i64)> = windowed(
         "select status, count(*) from orders where store_id = $1 and deleted_at is null
            and ($2::timestamptz is null or created_at >= $2) and ($3::timestamptz is null or created_at < $3)
          group by status",
+        store,
+        window,
     )
-    .bind(store)
-    .bind(window.lo)
-    .bind(window.hi)
     .fetch_all(pool)
     .await
     .unwrap();
-    let (revenue, average): (String, Option<String>) = sqlx::query_as(
+    let (revenue, average): (String, Option<String>) = windowed(
         "select round(coalesce(sum(total) filter (where status <> 'cancelled'), 0), 2)::text,
                 round(avg(extract(epoch from completed_at - created_at)) filter (where status = 'completed'), 3)::text
          from orders where store_id = $1 and deleted_at is null
            and ($2::timestamptz is null or created_at >= $2) and ($3::timestamptz is null or created_at < $3)",
+        store,
+        window,
     )
-    .bind(store)
-    .bind(window.lo)
-    .bind(window.hi)
     .fetch_one(pool)
     .await
     .unwrap();

@@ -66,24 +66,6 @@ async fn rebuild_gives_exactly_the_live_rollups_of_a_random_history() {
     assert_live_equals_rebuild(&shop, &format!("seed {seed}")).await;
 }
 
-/// Walks an order through `steps` as the admin: statuses, or `delete`.
-async fn walk(shop: &Shop, order: &str, steps: &[&str]) {
-    let path = format!("/v1/orders/{order}");
-    for step in steps {
-        let response = if *step == "delete" {
-            shop.app.delete(&path).key(&shop.app.admin).send().await
-        } else {
-            let body = json!({"status": step});
-            shop.app
-                .patch(&path, &body)
-                .key(&shop.app.admin)
-                .send()
-                .await
-        };
-        assert_eq!(response.status, 200, "{step}: {}", response.body);
-    }
-}
-
 /// What happens to seeded orders, by their seeded status: cancels, completions
 /// and deletes (each changes what the order contributes), and moves that do not.
 const SEEDED_MOVES: [(&str, &[&str]); 7] = [
@@ -126,7 +108,7 @@ async fn rebuild_gives_exactly_the_live_rollups_of_seeded_orders_changed_through
         .unwrap();
         assert_eq!(picked.len(), 3, "seeded {status} orders");
         for order in &picked {
-            walk(&shop, order, steps).await;
+            shop.walk(order, steps).await;
         }
         moved.extend(picked);
     }
@@ -152,23 +134,16 @@ async fn concurrent_orders_on_one_hot_product_stay_exact_and_never_deadlock() {
                 json!([{"product_id": other, "quantity": 1}, {"product_id": hot, "quantity": 3}])
             };
             let body = json!({"store": "eu", "customer": {"id": "cus_hot"}, "items": items});
-            let created = shop
-                .app
-                .post("/v1/orders", &body)
-                .key(&shop.app.admin)
-                .send()
-                .await;
-            assert_eq!(created.status, 201, "{}", created.body);
-            let order = created.body["id"].as_str().unwrap();
+            let order = shop.place(&body).await;
             let steps: &[&str] = match n % 4 {
                 0 => &["cancelled"],
                 1 => &["processing", "shipped", "completed"],
                 2 => &["processing", "shipped"],
                 _ => &[],
             };
-            walk(shop, order, steps).await;
+            shop.walk(&order, steps).await;
             if n % 3 == 0 {
-                walk(shop, order, &["delete"]).await;
+                shop.walk(&order, &["delete"]).await;
             }
         }
     });

@@ -314,21 +314,12 @@ fn search(q: &str) -> SearchRequest {
     request
 }
 
+/// The labels of the documents hit, as a set.
 fn labels(
     results: &EngineResults,
     docs: &[(&'static str, OrderDocument)],
 ) -> BTreeSet<&'static str> {
-    let label = |id| {
-        docs.iter()
-            .find(|(_, doc)| doc.id == id)
-            .map(|(label, _)| *label)
-            .unwrap_or("?")
-    };
-    results
-        .hits
-        .iter()
-        .map(|hit| label(hit.document.id))
-        .collect()
+    labels_in_order(results, docs).into_iter().collect()
 }
 
 async fn engine(url: &str, uid: &str) -> MeiliEngine {
@@ -538,6 +529,7 @@ async fn a_real_server_answers_the_relevance_suite_like_the_embedded_engine() {
     );
 }
 
+/// The labels of the documents hit, in the order they were ranked (`?` for an unknown id).
 fn labels_in_order(
     results: &EngineResults,
     docs: &[(&'static str, OrderDocument)],
