@@ -71,9 +71,11 @@ pub struct TopParams {
     /// IANA time zone for the dates in `from` / `to`; default: the store's.
     tz: Option<String>,
     /// What to rank by (default `quantity`); ties go to the lower product id.
+    #[param(inline)]
     by: Option<RankBy>,
     /// 1–100, default 10.
     #[validate(range(min = 1, max = MAX_TOP))]
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 
@@ -87,6 +89,7 @@ pub struct YesterdayParams {
     tz: Option<String>,
     /// 1–100, default 10.
     #[validate(range(min = 1, max = MAX_TOP))]
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
 }
 

@@ -131,6 +131,7 @@ impl utoipa::PartialSchema for Money {
             .description(Some(
                 "Decimal amount with two places, e.g. \"29.99\"; inputs also accept a JSON number",
             ))
+            .pattern(Some(r"^-?[0-9]{1,12}(\.[0-9]{1,2})?$"))
             .examples(["29.99"])
             .into()
     }

@@ -41,10 +41,12 @@ pub struct CreatedApiKey {
 #[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     #[validate(length(min = 1, max = 200), custom(function = "rules::not_blank"))]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     pub role: Role,
     /// Scope the key to one store; omitted → all stores.
     #[validate(custom(function = "rules::store_id"))]
+    #[schema(pattern = r"^[a-z0-9_-]{1,32}$")]
     pub store: Option<String>,
 }
 

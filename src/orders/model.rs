@@ -69,13 +69,17 @@ impl Status {
 pub struct Customer {
     /// The storefront's own customer id.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub id: Option<String>,
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Any common format: `+48 600 100 200`, `(555) 010-0200`, ...
     #[validate(custom(function = "valid_phone"))]
+    #[schema(max_length = 40, pattern = r"^[0-9 +\-().]+$")]
     pub phone: Option<String>,
 }
 
@@ -104,18 +108,25 @@ fn valid_country(text: &str) -> Result<(), ValidationError> {
 #[serde(deny_unknown_fields)]
 pub struct Address {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub line1: String,
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     pub line2: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub region: Option<String>,
     #[validate(length(min = 1, max = 20))]
+    #[schema(min_length = 1, max_length = 20)]
     pub postal_code: String,
     #[validate(custom(function = "valid_country"))]
+    #[schema(pattern = r"^[A-Z]{2}$")]
     pub country: String,
 }
 
@@ -123,8 +134,10 @@ pub struct Address {
 #[serde(deny_unknown_fields)]
 pub struct Tracking {
     #[validate(length(min = 1, max = 50), custom(function = "rules::not_blank"))]
+    #[schema(min_length = 1, max_length = 50, pattern = r"\S")]
     pub carrier: String,
     #[validate(length(min = 1, max = 100), custom(function = "rules::not_blank"))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub number: String,
 }
 
@@ -134,8 +147,10 @@ pub struct Tracking {
 pub struct NewItem {
     pub product_id: Option<Uuid>,
     #[validate(custom(function = "rules::sku"))]
+    #[schema(pattern = r"^[!-~]{1,64}$")]
     pub sku: Option<String>,
     #[validate(range(min = 1, max = MAX_QUANTITY))]
+    #[schema(minimum = 1, maximum = 10000)]
     pub quantity: i32,
 }
 
@@ -159,17 +174,21 @@ pub struct NewOrder {
     pub store: Option<String>,
     /// The storefront's own order id, unique per store.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub external_id: Option<String>,
     #[validate(nested)]
     pub customer: Customer,
     #[validate(length(min = 1, max = MAX_LINES), nested)]
+    #[schema(min_items = 1, max_items = 500)]
     pub items: Vec<NewItem>,
     #[validate(nested)]
     pub shipping_address: Option<Address>,
     #[serde(default)]
     #[validate(custom(function = "valid_tags"))]
+    #[schema(max_items = 20)]
     pub tags: Vec<String>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 
@@ -183,8 +202,10 @@ pub struct OrderPatch {
     #[validate(nested)]
     pub tracking: Option<Tracking>,
     #[validate(custom(function = "valid_tags"))]
+    #[schema(max_items = 20)]
     pub tags: Option<Vec<String>>,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 

@@ -86,6 +86,7 @@ async fn create_order(
 
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListOrders {
     store: Option<String>,
     status: Option<Status>,
@@ -98,6 +99,7 @@ pub struct ListOrders {
     #[serde(default)]
     include_deleted: bool,
     #[validate(range(min = 1, max = MAX_LIMIT))]
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
 }

@@ -40,20 +40,24 @@ pub struct NewProduct {
     /// Defaults to the key's store, else `default`.
     pub store: Option<String>,
     #[validate(custom(function = "rules::sku"))]
-    #[schema(example = "MUG-BLUE")]
+    #[schema(example = "MUG-BLUE", pattern = r"^[!-~]{1,64}$")]
     pub sku: String,
     #[validate(length(min = 1, max = 200), custom(function = "rules::not_blank"))]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     #[serde(default)]
     pub description: String,
     #[validate(length(min = 1, max = 100), custom(function = "rules::not_blank"))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub category: String,
     #[validate(custom(function = "rules::non_negative_money"))]
     pub price: Money,
     #[validate(custom(function = "rules::non_negative_money"))]
     pub cost: Option<Money>,
     #[validate(range(min = 0, max = MAX_STOCK))]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub stock: i32,
     #[serde(default = "active_by_default")]
     pub active: bool,
@@ -68,10 +72,13 @@ fn active_by_default() -> bool {
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
     #[validate(length(min = 1, max = 200), custom(function = "rules::not_blank"))]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<String>,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
     #[validate(length(min = 1, max = 100), custom(function = "rules::not_blank"))]
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub category: Option<String>,
     #[validate(custom(function = "rules::non_negative_money"))]
     pub price: Option<Money>,
@@ -81,9 +88,11 @@ pub struct ProductPatch {
     pub cost: Option<Option<Money>>,
     /// Sets the stock level.
     #[validate(range(min = 0, max = MAX_STOCK))]
+    #[schema(minimum = 0, maximum = 1000000000)]
     pub stock: Option<i32>,
     /// Adjusts the stock level; the result may not go below zero (409).
     #[validate(range(min = -MAX_STOCK, max = MAX_STOCK))]
+    #[schema(minimum = -1000000000, maximum = 1000000000)]
     pub stock_delta: Option<i32>,
     pub active: Option<bool>,
 }

@@ -31,11 +31,13 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListProducts {
     store: Option<String>,
     category: Option<String>,
     active: Option<bool>,
     #[validate(range(min = 1, max = MAX_LIMIT))]
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
     cursor: Option<String>,
 }

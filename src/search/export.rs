@@ -31,9 +31,11 @@ pub enum ExportFormat {
 
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportParams {
     #[serde(default)]
     q: String,
+    #[param(inline)]
     format: Option<ExportFormat>,
     #[serde(default)]
     include_deleted: bool,

@@ -43,6 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Free text plus qualifiers (see the contract).
     #[serde(default)]
@@ -50,8 +51,11 @@ pub struct SearchParams {
     /// `created_at`, `total` or `number`, with `:asc` or `:desc`; default relevance.
     pub sort: Option<String>,
     #[validate(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
+    /// Hits to skip; `offset + limit` may be at most 10 000.
     #[validate(range(max = 10_000))]
+    #[param(maximum = 9999)]
     pub offset: Option<usize>,
     /// Comma-separated: status, category, store, country, tag.
     pub facets: Option<String>,

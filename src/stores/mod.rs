@@ -27,12 +27,13 @@ pub struct Store {
 pub struct NewStore {
     /// 1–32 of `a-z`, `0-9`, `-`, `_`.
     #[validate(custom(function = "rules::store_id"))]
-    #[schema(example = "eu")]
+    #[schema(example = "eu", pattern = r"^[a-z0-9_-]{1,32}$")]
     pub id: String,
     #[validate(length(min = 1, max = 200), custom(function = "rules::not_blank"))]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     #[validate(custom(function = "rules::currency"))]
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", pattern = r"^[A-Z]{3}$")]
     pub currency: String,
     #[validate(custom(function = "rules::timezone"))]
     #[schema(example = "Europe/Warsaw")]

@@ -58,6 +58,141 @@ async fn the_openapi_document_is_valid_openapi_3_with_bearer_auth() {
     }
 }
 
+/// Every `$ref` string anywhere below `value`.
+fn references(value: &serde_json::Value, found: &mut BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                found.insert(target.clone());
+            }
+            map.values().for_each(|inner| references(inner, found));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|inner| references(inner, found)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_reference_in_the_openapi_document_resolves() {
+    let app = TestApp::spawn().await;
+    let document = app.get("/openapi.json").send().await.body;
+    let mut found = BTreeSet::new();
+    references(&document, &mut found);
+    assert!(
+        found.contains("#/components/schemas/Money"),
+        "the walk finds references: {found:?}"
+    );
+    let dangling: Vec<&String> = found
+        .iter()
+        .filter(|target| {
+            let pointer = target.strip_prefix('#').unwrap_or(target);
+            document.pointer(pointer).is_none()
+        })
+        .collect();
+    assert!(
+        dangling.is_empty(),
+        "references to nothing (clients and validators cannot resolve them): {dangling:?}"
+    );
+}
+
+/// Query parameters whose documented bound holds only beside another one.
+const COMPANIONS: &[(&str, &str)] = &[("offset", "&limit=1")];
+
+/// A GET of `path` with `name=value` (and its companion) as the admin.
+async fn get_with(app: &TestApp, path: &str, name: &str, value: i64) -> TestResponse {
+    let companion = COMPANIONS
+        .iter()
+        .find(|(parameter, _)| *parameter == name)
+        .map_or("", |(_, query)| *query);
+    let path = authz::fill(path, "00000000-0000-0000-0000-000000000000");
+    app.get(&format!("{path}?{name}={value}{companion}"))
+        .key(&app.admin)
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn every_documented_bound_of_a_query_parameter_is_the_enforced_one() {
+    let app = TestApp::spawn().await;
+    let document = app.get("/openapi.json").send().await.body;
+    let mut checked = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        let Some(parameters) = item["get"]["parameters"].as_array() else {
+            continue;
+        };
+        for parameter in parameters.iter().filter(|p| p["in"] == "query") {
+            let name = parameter["name"].as_str().expect("a parameter name");
+            let schema = &parameter["schema"];
+            for (bound, outward) in [("minimum", -1), ("maximum", 1)] {
+                let Some(bound) = schema[bound].as_i64() else {
+                    continue;
+                };
+                let at = get_with(&app, path, name, bound).await;
+                assert!(
+                    at.status.is_success() || at.status == 404,
+                    "GET {path}?{name}={bound} is documented as allowed: {} {}",
+                    at.status,
+                    at.body
+                );
+                let past = get_with(&app, path, name, bound + outward).await;
+                past.assert_problem(400);
+                assert_eq!(
+                    past.error_fields(),
+                    [name],
+                    "GET {path}?{name}={} names the parameter",
+                    bound + outward
+                );
+                checked.push(format!("{path} {name}"));
+            }
+        }
+    }
+    let checked: BTreeSet<String> = checked.into_iter().collect();
+    let expected: BTreeSet<String> = [
+        "/v1/stores limit",
+        "/v1/api-keys limit",
+        "/v1/products limit",
+        "/v1/orders limit",
+        "/v1/orders/search limit",
+        "/v1/orders/search offset",
+        "/v1/analytics/products/top limit",
+        "/v1/analytics/products/top-bought-yesterday limit",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(
+        checked, expected,
+        "the bounds of every page size and offset are documented"
+    );
+}
+
+#[tokio::test]
+async fn every_parameter_is_declared_where_it_is_sent() {
+    let app = TestApp::spawn().await;
+    let document = app.get("/openapi.json").send().await.body;
+    let mut misplaced = Vec::new();
+    let mut query = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            let parameters = operation["parameters"].as_array().into_iter().flatten();
+            for parameter in parameters {
+                let name = parameter["name"].as_str().expect("a parameter name");
+                let in_path = path.contains(&format!("{{{name}}}"));
+                match parameter["in"].as_str() {
+                    Some("path") if in_path => {}
+                    Some("query") if !in_path => query += 1,
+                    Some("header") if !in_path => {}
+                    other => misplaced.push(format!("{method} {path}: {name} in {other:?}")),
+                }
+            }
+        }
+    }
+    assert!(
+        misplaced.is_empty(),
+        "parameters declared in the wrong place: {misplaced:#?}"
+    );
+    assert!(query > 20, "the query parameters are listed ({query})");
+}
+
 #[tokio::test]
 async fn every_served_route_is_documented_and_every_documented_route_is_served() {
     let app = TestApp::spawn().await;
