@@ -6,6 +6,7 @@
 //! only the first run pays for `initdb`). Migrations run once into a template
 //! database; each test clones it, so tests run in parallel and share nothing.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -192,6 +193,17 @@ pub struct TestApp {
     pub pool: PgPool,
     pub admin: String,
     pub search: SearchEngine,
+    /// The embedded index's directory, removed with the last clone of the app.
+    index_dir: Option<Arc<IndexDir>>,
+}
+
+/// A test index directory under the system's temporary directory; removed on drop.
+struct IndexDir(std::path::PathBuf);
+
+impl Drop for IndexDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// What a request answered.
@@ -296,11 +308,11 @@ impl TestApp {
             uuid::Uuid::new_v4().simple()
         ));
         let engine = EmbeddedEngine::open(&index_dir).expect("opening a test index");
-        Self::spawn_with_engine(
-            SearchEngine::Embedded(std::sync::Arc::new(engine)),
-            max_connections,
-        )
-        .await
+        let mut app =
+            Self::spawn_with_engine(SearchEngine::Embedded(Arc::new(engine)), max_connections)
+                .await;
+        app.index_dir = Some(Arc::new(IndexDir(index_dir)));
+        app
     }
 
     /// A new app with its own database, searching with `search`.
@@ -315,6 +327,7 @@ impl TestApp {
             pool,
             admin,
             search,
+            index_dir: None,
         }
     }
 
