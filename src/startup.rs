@@ -177,7 +177,7 @@ async fn purge_idempotency_keys(pool: PgPool, stopped: watch::Receiver<bool>) {
 
 /// Keeps the `search_pending_changes` and `search_index_lag_ms` gauges current.
 /// Counting the backlog is linear in its length (1.1–1.6 s at a million flagged
-/// orders, every 5 s: ~20 % of a core while the indexer drains it), so a slow
+/// orders: ~20 % of a core at a 5 s interval while that many wait), so a slow
 /// count is paced to at most 1/21 of a core.
 async fn refresh_search_gauges(pool: PgPool, stopped: watch::Receiver<bool>) {
     every_paced(GAUGE_INTERVAL, GAUGE_PACE, stopped, || async {
