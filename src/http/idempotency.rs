@@ -68,6 +68,12 @@ impl Replayable {
         })
     }
 
+    /// A `201 Created` JSON response whose `Location` is the new resource's path.
+    pub fn created<T: Serialize>(body: &T, location: &str) -> Result<Self, ApiError> {
+        let location = HeaderValue::from_str(location).map_err(anyhow::Error::from)?;
+        Ok(Self::json(StatusCode::CREATED, body)?.with_header(header::LOCATION, location))
+    }
+
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -56,11 +56,7 @@ async fn create_api_key(
         move |conn| {
             Box::pin(async move {
                 let created = super::insert(conn, &new, None).await?;
-                let location =
-                    HeaderValue::from_str(&format!("/v1/api-keys/{}", created.api_key.id))
-                        .map_err(anyhow::Error::from)?;
-                Ok(Replayable::json(StatusCode::CREATED, &created)?
-                    .with_header(header::LOCATION, location))
+                Replayable::created(&created, &format!("/v1/api-keys/{}", created.api_key.id))
             })
         },
     )

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -72,12 +72,9 @@ async fn create_order(
         move |conn| {
             Box::pin(async move {
                 let order = super::create::create_order(conn, &store, &actor, &new).await?;
-                let location = HeaderValue::from_str(&format!("/v1/orders/{}", order.id))
-                    .map_err(anyhow::Error::from)?;
+                let location = format!("/v1/orders/{}", order.id);
                 let (etag_name, etag_value) = etag(order.version);
-                Ok(Replayable::json(StatusCode::CREATED, &order)?
-                    .with_header(header::LOCATION, location)
-                    .with_header(etag_name, etag_value))
+                Ok(Replayable::created(&order, &location)?.with_header(etag_name, etag_value))
             })
         },
     )

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -74,12 +74,9 @@ async fn create_product(
         move |conn| {
             Box::pin(async move {
                 let product = super::insert(conn, &store, &new).await?;
-                let location = HeaderValue::from_str(&format!("/v1/products/{}", product.id))
-                    .map_err(anyhow::Error::from)?;
+                let location = format!("/v1/products/{}", product.id);
                 let (etag_name, etag_value) = etag(product.version);
-                Ok(Replayable::json(StatusCode::CREATED, &product)?
-                    .with_header(header::LOCATION, location)
-                    .with_header(etag_name, etag_value))
+                Ok(Replayable::created(&product, &location)?.with_header(etag_name, etag_value))
             })
         },
     )

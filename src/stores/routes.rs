@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::Deserialize;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,10 +54,7 @@ async fn create_store(
         move |conn| {
             Box::pin(async move {
                 let store = super::insert(conn, &new).await?;
-                let location = HeaderValue::from_str(&format!("/v1/stores/{}", store.id))
-                    .map_err(anyhow::Error::from)?;
-                Ok(Replayable::json(StatusCode::CREATED, &store)?
-                    .with_header(header::LOCATION, location))
+                Replayable::created(&store, &format!("/v1/stores/{}", store.id))
             })
         },
     )
