@@ -132,18 +132,7 @@ where
         return Ok(response.into_response());
     };
     let fingerprint = fingerprint(route, request_body);
-    let claimed = sqlx::query(
-        "insert into idempotency_keys (api_key_id, key, fingerprint) values ($1, $2, $3)
-         on conflict do nothing",
-    )
-    .bind(principal.key_id)
-    .bind(&key)
-    .bind(&fingerprint)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !claimed {
+    if !claim(&mut tx, principal, &key, &fingerprint).await? {
         tx.rollback().await?;
         return replay(state, principal, &key, &fingerprint).await;
     }
@@ -157,18 +146,7 @@ where
             tx.rollback().await?;
             let response = Replayable::from_error(&error);
             let mut tx = state.db.begin().await?;
-            let stored = sqlx::query(
-                "insert into idempotency_keys (api_key_id, key, fingerprint) values ($1, $2, $3)
-                 on conflict do nothing",
-            )
-            .bind(principal.key_id)
-            .bind(&key)
-            .bind(&fingerprint)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if stored {
+            if claim(&mut tx, principal, &key, &fingerprint).await? {
                 store(&mut tx, principal, &key, &response).await?;
             }
             tx.commit().await?;
@@ -176,6 +154,26 @@ where
         }
         Err(error) => Err(error),
     }
+}
+
+/// Inserts the key's row, without a response yet; false when a row for this key exists.
+async fn claim(
+    conn: &mut PgConnection,
+    principal: &Principal,
+    key: &str,
+    fingerprint: &[u8],
+) -> Result<bool, ApiError> {
+    let inserted = sqlx::query(
+        "insert into idempotency_keys (api_key_id, key, fingerprint) values ($1, $2, $3)
+         on conflict do nothing",
+    )
+    .bind(principal.key_id)
+    .bind(key)
+    .bind(fingerprint)
+    .execute(conn)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 async fn store(
