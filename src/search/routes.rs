@@ -29,6 +29,8 @@ pub const SEARCHERS: &[Role] = &[Role::Admin, Role::Support];
 pub const MAX_LIMIT: usize = 100;
 /// Deepest hit reachable by paging.
 pub const MAX_WINDOW: usize = 10_000;
+/// Most hits skipped: one hit must still fit in the window.
+const MAX_OFFSET: usize = MAX_WINDOW - 1;
 /// Longest `fresh=true` wait.
 const FRESH_DEADLINE: Duration = Duration::from_secs(5);
 
@@ -54,7 +56,7 @@ pub struct SearchParams {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
     /// Hits to skip; `offset + limit` may be at most 10 000.
-    #[validate(range(max = 10_000))]
+    #[validate(range(max = MAX_OFFSET))]
     #[param(maximum = 9999)]
     pub offset: Option<usize>,
     /// Comma-separated: status, category, store, country, tag.
