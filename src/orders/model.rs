@@ -154,11 +154,16 @@ pub struct NewItem {
     pub quantity: i32,
 }
 
+/// Most tags one order may carry.
+const MAX_TAGS: usize = 20;
+/// Longest tag, in characters.
+const MAX_TAG_CHARS: usize = 50;
+
 fn valid_tags(tags: &[String]) -> Result<(), ValidationError> {
-    let valid = tags.len() <= 20
-        && tags
-            .iter()
-            .all(|tag| (1..=50).contains(&tag.chars().count()) && !tag.trim().is_empty());
+    let valid = tags.len() <= MAX_TAGS
+        && tags.iter().all(|tag| {
+            (1..=MAX_TAG_CHARS).contains(&tag.chars().count()) && !tag.trim().is_empty()
+        });
     if !valid {
         return Err(
             ValidationError::new("tags").with_message("at most 20 tags of 1-50 characters".into())
@@ -166,6 +171,24 @@ fn valid_tags(tags: &[String]) -> Result<(), ValidationError> {
     }
     Ok(())
 }
+
+/// One tag as the OpenAPI document describes it (the field holds `String`s):
+/// what `valid_tags` takes of each.
+pub struct TagText;
+
+impl utoipa::PartialSchema for TagText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("A label of 1-50 characters, not blank"))
+            .min_length(Some(1))
+            .max_length(Some(MAX_TAG_CHARS))
+            .pattern(Some(r"\S"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for TagText {}
 
 #[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -185,7 +208,7 @@ pub struct NewOrder {
     pub shipping_address: Option<Address>,
     #[serde(default)]
     #[validate(custom(function = "valid_tags"))]
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Vec<TagText>)]
     pub tags: Vec<String>,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]
@@ -202,7 +225,7 @@ pub struct OrderPatch {
     #[validate(nested)]
     pub tracking: Option<Tracking>,
     #[validate(custom(function = "valid_tags"))]
-    #[schema(max_items = 20)]
+    #[schema(max_items = 20, value_type = Option<Vec<TagText>>)]
     pub tags: Option<Vec<String>>,
     #[validate(length(max = 2000))]
     #[schema(max_length = 2000)]

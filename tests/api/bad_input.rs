@@ -140,11 +140,13 @@ async fn run(app: &TestApp, cases: Vec<Case>) {
 }
 
 /// A route that takes a JSON body, with a path to call and a valid body for it.
-struct JsonRoute {
-    label: String,
-    method: Method,
-    path: String,
-    valid: Value,
+pub(crate) struct JsonRoute {
+    pub label: String,
+    pub method: Method,
+    pub path: String,
+    pub valid: Value,
+    /// Makes more valid bodies (`valid` is one of them).
+    pub make: fn(&Target) -> Value,
 }
 
 impl JsonRoute {
@@ -159,7 +161,7 @@ impl JsonRoute {
 }
 
 /// Every route of the authorization table that takes a JSON body, ready to call.
-async fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
+pub(crate) async fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
     authz::prepare(app).await;
     let mut routes = Vec::new();
     for route in ROUTES.iter().filter(|route| route.body.is_some()) {
@@ -171,8 +173,8 @@ async fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
         } else {
             route.path.to_string()
         };
-        let body = route.body.expect("filtered on a body");
-        let valid = body(&Target {
+        let make = route.body.expect("filtered on a body");
+        let valid = make(&Target {
             store: "default",
             unique: &authz::unique(),
         });
@@ -181,6 +183,7 @@ async fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
             method: route.method(),
             path,
             valid,
+            make,
         });
     }
     assert!(

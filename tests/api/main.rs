@@ -5,6 +5,7 @@ mod helpers;
 mod analytics;
 mod authz;
 mod bad_input;
+mod body_bounds;
 mod catalog;
 mod indexer;
 mod meili;

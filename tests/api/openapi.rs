@@ -26,7 +26,7 @@ async fn spec(app: &TestApp) -> oas3::Spec {
 }
 
 /// `/openapi.json` as JSON, for walking it where `oas3` has no accessor.
-async fn document(app: &TestApp) -> serde_json::Value {
+pub(crate) async fn document(app: &TestApp) -> serde_json::Value {
     let response = app.get("/openapi.json").send().await;
     assert_eq!(response.status, 200, "{}", response.body);
     response.body
