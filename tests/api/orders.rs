@@ -444,6 +444,43 @@ async fn a_store_scoped_key_cannot_touch_another_stores_order() {
 }
 
 #[tokio::test]
+async fn a_refused_order_is_replayed_under_its_key_even_after_stock_arrives() {
+    let app = TestApp::spawn().await;
+    let mug = app.product("default", "MUG", "1.00", 1).await;
+    let place_with_key = |key: &'static str| {
+        app.post(
+            "/v1/orders",
+            &order_body(json!([{"sku": "MUG", "quantity": 2}])),
+        )
+        .key(&app.admin)
+        .header("idempotency-key", key)
+        .send()
+    };
+    let refused = place_with_key("short-1").await;
+    refused.assert_problem(409);
+    let restocked = app
+        .patch(
+            &format!("/v1/products/{}", mug["id"].as_str().unwrap()),
+            &json!({"stock": 10}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(restocked.status, 200, "{}", restocked.body);
+    // The key's answer was the refusal: a retry gets it again, byte for byte.
+    let retry = place_with_key("short-1").await;
+    assert_eq!(retry.status, refused.status);
+    assert_eq!(retry.bytes, refused.bytes);
+    let with_new_key = place_with_key("short-2").await;
+    assert_eq!(with_new_key.status, 201, "{}", with_new_key.body);
+    let count: i64 = sqlx::query_scalar("select count(*) from orders")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
 async fn an_idempotency_key_reused_with_another_body_is_a_conflict() {
     let app = TestApp::spawn().await;
     app.product("default", "MUG", "1.00", 5).await;
