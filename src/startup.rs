@@ -99,6 +99,7 @@ impl Application {
             tokio::spawn(compact_rollups(self.state.db.clone(), stopped.clone())),
         ];
         if self.run_indexer {
+            crate::search::rebuild::rebuild_if_lost(&self.state).await;
             let indexer = crate::search::indexer::run(
                 self.state.db.clone(),
                 self.state.search.clone(),

@@ -11,6 +11,7 @@ pub mod indexer;
 pub mod meili;
 pub mod normalize;
 pub mod query;
+pub mod rebuild;
 pub mod reconcile;
 pub mod reindex;
 pub mod routes;

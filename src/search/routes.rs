@@ -1,6 +1,5 @@
 //! `/v1/orders/search`, `/v1/orders/export` and `/v1/search/*` handlers.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Json;
@@ -207,22 +206,13 @@ async fn reindex(
     principal: Principal,
 ) -> Result<Response, ApiError> {
     principal.require_global_admin()?;
-    if state.reindexing.swap(true, Ordering::SeqCst) {
+    if !super::rebuild::start_in_background(&state) {
         return Err(ApiError::conflict(
             "reindex-running",
             "a rebuild is already running",
             json!({}),
         ));
     }
-    let task_state = state.clone();
-    tokio::spawn(async move {
-        let progress = indicatif::ProgressBar::hidden();
-        match super::reindex::reindex(&task_state.db, &task_state.search, &progress).await {
-            Ok(report) => tracing::info!(?report, "reindex finished"),
-            Err(error) => tracing::error!(error = format!("{error:#}"), "reindex failed"),
-        }
-        task_state.reindexing.store(false, Ordering::SeqCst);
-    });
     Ok((StatusCode::ACCEPTED, Json(json!({ "status": "started" }))).into_response())
 }
 

@@ -198,7 +198,20 @@ pub struct TestApp {
 }
 
 /// A test index directory under the system's temporary directory; removed on drop.
-struct IndexDir(std::path::PathBuf);
+pub struct IndexDir(std::path::PathBuf);
+
+/// A new, empty embedded index, and its directory's guard.
+pub fn empty_index() -> (SearchEngine, Arc<IndexDir>) {
+    let index_dir = std::env::temp_dir().join(format!(
+        "ordersearch-test-index-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let engine = EmbeddedEngine::open(&index_dir).expect("opening a test index");
+    (
+        SearchEngine::Embedded(Arc::new(engine)),
+        Arc::new(IndexDir(index_dir)),
+    )
+}
 
 impl Drop for IndexDir {
     fn drop(&mut self) {
@@ -303,15 +316,9 @@ impl TestApp {
     }
 
     pub async fn spawn_with_pool(max_connections: u32) -> TestApp {
-        let index_dir = std::env::temp_dir().join(format!(
-            "ordersearch-test-index-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        let engine = EmbeddedEngine::open(&index_dir).expect("opening a test index");
-        let mut app =
-            Self::spawn_with_engine(SearchEngine::Embedded(Arc::new(engine)), max_connections)
-                .await;
-        app.index_dir = Some(Arc::new(IndexDir(index_dir)));
+        let (engine, index_dir) = empty_index();
+        let mut app = Self::spawn_with_engine(engine, max_connections).await;
+        app.index_dir = Some(index_dir);
         app
     }
 

@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use ordersearch::search::engine::SearchEngine;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
@@ -77,21 +79,18 @@ async fn place_mug_orders(app: &TestApp, count: usize) -> Vec<String> {
     ids
 }
 
-/// Each order's latest change stamp: in the database, and as the index has it.
-async fn database_and_indexed_stamps(app: &TestApp) -> (HashMap<Uuid, i64>, HashMap<Uuid, i64>) {
+/// Each order's latest change stamp: in the database, and as `engine` has it.
+async fn database_and_indexed_stamps(
+    pool: &PgPool,
+    engine: &SearchEngine,
+) -> (HashMap<Uuid, i64>, HashMap<Uuid, i64>) {
     let database: HashMap<Uuid, i64> = sqlx::query_as("select id, change_stamp from orders")
-        .fetch_all(&app.pool)
+        .fetch_all(pool)
         .await
         .unwrap()
         .into_iter()
         .collect();
-    let indexed: HashMap<Uuid, i64> = app
-        .search
-        .indexed_stamps()
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+    let indexed: HashMap<Uuid, i64> = engine.indexed_stamps().await.unwrap().into_iter().collect();
     (database, indexed)
 }
 
@@ -143,7 +142,7 @@ async fn racing_writers_and_a_killed_indexer_leave_no_drift() {
     eventually("the index to catch up", || indexed_equals_database(&app)).await;
     indexer.stop().await;
 
-    let (database, indexed) = database_and_indexed_stamps(&app).await;
+    let (database, indexed) = database_and_indexed_stamps(&app.pool, &app.search).await;
     assert_eq!(
         indexed.len(),
         database.len(),
@@ -324,9 +323,47 @@ async fn reindexing_under_write_load_swaps_in_a_complete_index_without_search_er
     writer.await.unwrap();
     eventually("the index to catch up", || indexed_equals_database(&app)).await;
     indexer.stop().await;
-    let (database, indexed) = database_and_indexed_stamps(&app).await;
+    let (database, indexed) = database_and_indexed_stamps(&app.pool, &app.search).await;
     assert_eq!(
         indexed, database,
         "every change made during the rebuild reached the new index"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_rebuilds_an_index_that_was_lost_and_keeps_one_that_was_not() {
+    let app = TestApp::spawn().await;
+    app.product("default", "MUG", "1.00", 100).await;
+    let lost = |engine| ordersearch::search::rebuild::index_was_lost(&app.pool, engine);
+    // No order yet: an empty index is simply new.
+    assert!(!lost(&app.search).await.unwrap());
+    place_mug_orders(&app, 5).await;
+    app.index_all().await;
+    assert!(!lost(&app.search).await.unwrap());
+
+    // The same database with a new, empty index: as after a new data directory.
+    let (engine, _index_dir) = crate::helpers::empty_index();
+    assert!(lost(&engine).await.unwrap());
+    let application = ordersearch::startup::Application::build(
+        app.pool.clone(),
+        engine.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(application.run_until(async {
+        let _ = stopped.await;
+    }));
+    eventually("serve to rebuild the lost index", || {
+        let engine = engine.clone();
+        async move { (engine.document_count().await.ok()? == 5).then_some(()) }
+    })
+    .await;
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
+    assert!(!lost(&engine).await.unwrap());
+    let (database, indexed) = database_and_indexed_stamps(&app.pool, &engine).await;
+    assert_eq!(indexed, database, "every order, at its latest change");
 }
