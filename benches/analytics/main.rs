@@ -36,7 +36,7 @@ const ORDERS: u64 = 1_000_000;
 async fn main() {
     let (url, pool) = support::seeded_database(ORDERS).await;
     let (server, _) = start_server(Some(&url), temp_dir("analytics")).await;
-    wait_for_indexer(&pool).await;
+    wait_for_indexer(&pool, &server.base).await;
     // Autovacuum may be off or behind: every plan below gets fresh statistics.
     sqlx::query("analyze").execute(&pool).await.unwrap();
     let http = support::client(8);
@@ -57,28 +57,32 @@ async fn main() {
     );
 }
 
-/// Waits until the server's search indexer has caught up (a freshly seeded
-/// database has every order waiting), so it does not compete for the CPU.
-async fn wait_for_indexer(pool: &PgPool) {
+/// Waits until the server's search index holds every order, so indexing does
+/// not compete for the CPU: a freshly seeded database has every order waiting
+/// for the indexer, and a new data directory over an indexed one is rebuilt.
+async fn wait_for_indexer(pool: &PgPool, base: &str) {
     let started = Instant::now();
+    let http = reqwest::Client::new();
     loop {
-        let pending: i64 =
-            sqlx::query_scalar("select count(*) from orders where indexed_stamp < change_stamp")
-                .fetch_one(pool)
-                .await
-                .unwrap();
-        if pending == 0 {
+        let (orders, pending): (i64, i64) = sqlx::query_as(
+            "select count(*), count(*) filter (where indexed_stamp < change_stamp) from orders",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let status = support::admin_get(&http, &format!("{base}/v1/search/status")).await;
+        if pending == 0 && status["documents"].as_i64() == Some(orders) {
             break;
         }
         if started.elapsed() > Duration::from_secs(1800) {
-            println!("warning: {pending} orders still wait for the search indexer");
+            println!("warning: {pending} orders still wait for the search indexer: {status}");
             break;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
     if started.elapsed() > Duration::from_secs(5) {
         println!(
-            "waited {:.0} s for the search indexer to catch up",
+            "waited {:.0} s for the search index to hold every order",
             started.elapsed().as_secs_f64()
         );
     }

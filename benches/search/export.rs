@@ -17,18 +17,11 @@ pub async fn export(http: &reqwest::Client, server: &support::Server, pool: &PgP
         "status:completed",
     ] {
         let encoded: String = form_urlencoded::byte_serialize(candidate.as_bytes()).collect();
-        let body: serde_json::Value = http
-            .get(format!(
-                "{}/v1/orders/search?q={encoded}&limit=1",
-                server.base
-            ))
-            .bearer_auth(ADMIN_KEY)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = support::admin_get(
+            http,
+            &format!("{}/v1/orders/search?q={encoded}&limit=1", server.base),
+        )
+        .await;
         let total = body["total"].as_u64().unwrap_or(0);
         if (80_000..=250_000).contains(&total) || candidate == "status:completed" {
             chosen = Some((candidate, total));

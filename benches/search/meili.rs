@@ -68,13 +68,7 @@ impl MeiliTarget {
 
     /// `GET path`, its JSON body.
     async fn get_json(&self, http: &reqwest::Client, path: &str) -> Value {
-        self.request(http, reqwest::Method::GET, path)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        support::json_of(self.request(http, reqwest::Method::GET, path)).await
     }
 
     /// Waits until Meilisearch has no task enqueued or processing (the

@@ -316,6 +316,16 @@ where
     Stats::from_latencies(latencies, errors, started.elapsed().as_secs_f64())
 }
 
+/// Sends `request`; its JSON body.
+pub async fn json_of(request: reqwest::RequestBuilder) -> serde_json::Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
+/// `GET url` with the admin key, its JSON body.
+pub async fn admin_get(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    json_of(http.get(url).bearer_auth(ADMIN_KEY)).await
+}
+
 /// An HTTP client sized for `concurrency` connections.
 pub fn client(concurrency: usize) -> reqwest::Client {
     reqwest::Client::builder()
