@@ -19,46 +19,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
-use rust_decimal::Decimal;
+use rustc_hash::FxHashMap;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::day_horizon::DayHorizons;
+use super::figures::{ProductFigures, figure_columns};
 use super::kept::KeptPeriods;
 use super::plan::{Period, Plan};
 use super::sales::{self, RankBy, TopProduct, TopProducts};
 use crate::domain::Money;
 
-/// One product's sums over some rollup rows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, sqlx::FromRow)]
-pub struct ProductFigures {
-    pub quantity: i64,
-    pub revenue: Decimal,
-    pub orders: i64,
-    pub lines: i64,
-    pub lines_without_cost: i64,
-    pub costed_revenue: Decimal,
-    pub cost: Decimal,
-}
-
-impl std::ops::AddAssign<&ProductFigures> for ProductFigures {
-    fn add_assign(&mut self, other: &ProductFigures) {
-        self.quantity += other.quantity;
-        self.revenue += other.revenue;
-        self.orders += other.orders;
-        self.lines += other.lines;
-        self.lines_without_cost += other.lines_without_cost;
-        self.costed_revenue += other.costed_revenue;
-        self.cost += other.cost;
-    }
-}
-
-impl ProductFigures {
-    /// Revenue minus cost of the lines with a cost, if any line has one.
-    fn profit(&self) -> Option<Decimal> {
-        (self.lines > self.lines_without_cost).then(|| self.costed_revenue - self.cost)
-    }
-}
+/// Every product's figures, by product id. The ids are the service's own
+/// UUIDs, never chosen by a client, so the fast hash needs no protection from
+/// colliding keys; summing a year's periods hashes ~20 000 of them a request.
+type Totals = FxHashMap<Uuid, ProductFigures>;
 
 /// The kept figures of closed periods (every product's figures per period),
 /// and when each store's yesterday closed.
@@ -103,8 +78,7 @@ pub async fn top_products(
     limit: i64,
 ) -> sqlx::Result<TopProducts> {
     if plan.all.is_some() {
-        let totals = read_all_time(db, store).await?.into_iter().collect();
-        return ranked(db, totals, by, limit).await;
+        return sales::top_all_time(db, store, by, limit).await;
     }
     let Some((candidates, _)) = plan.split_closed(NaiveDate::MAX) else {
         return sales::top_products(db, store, plan, by, limit).await;
@@ -149,15 +123,21 @@ pub async fn top_products(
     let (closed_periods, open) = plan.split_closed(closed_before).unwrap_or_default();
     let (open_periods, _) = open.split_closed(NaiveDate::MAX).unwrap_or_default();
 
-    let mut totals: HashMap<Uuid, ProductFigures> = HashMap::new();
+    let mut kept = Vec::new();
     let mut missing: Vec<Period> = Vec::new();
     for (grain, period) in &closed_periods {
         let key = (store.to_string(), *grain, *period);
         let version = versions.get(&(*grain, *period)).copied().unwrap_or(0);
         match closed.kept.get(&key, epoch, version) {
-            Some(figures) => add_all(&mut totals, &figures),
+            Some(figures) => kept.push(figures),
             None => missing.push((*grain, *period)),
         }
+    }
+    // Every period lists about the same products: the largest sizes the sum.
+    let products = kept.iter().map(|figures| figures.len()).max().unwrap_or(0);
+    let mut totals = Totals::with_capacity_and_hasher(products, Default::default());
+    for figures in &kept {
+        add_all(&mut totals, figures);
     }
     let to_read: Vec<Period> = missing.iter().chain(&open_periods).copied().collect();
     if !to_read.is_empty() {
@@ -182,33 +162,7 @@ pub async fn top_products(
     ranked(db, totals, by, limit).await
 }
 
-/// A product's figures in some rollup row, or summed over some.
-#[derive(sqlx::FromRow)]
-pub struct ProductRow {
-    product_id: Uuid,
-    #[sqlx(flatten)]
-    figures: ProductFigures,
-}
-
-impl ProductRow {
-    pub fn into_pair(self) -> (Uuid, ProductFigures) {
-        (self.product_id, self.figures)
-    }
-}
-
-/// Every product's all-time row.
-async fn read_all_time(db: &PgPool, store: &str) -> sqlx::Result<Vec<(Uuid, ProductFigures)>> {
-    let rows: Vec<ProductRow> = sqlx::query_as(
-        "select product_id, quantity, revenue, orders, lines, lines_without_cost, costed_revenue, cost
-         from analytics_product_sales where store_id = $1 and grain = 'all'",
-    )
-    .bind(store)
-    .fetch_all(db)
-    .await?;
-    Ok(rows.into_iter().map(ProductRow::into_pair).collect())
-}
-
-fn add_all(totals: &mut HashMap<Uuid, ProductFigures>, figures: &[(Uuid, ProductFigures)]) {
+fn add_all(totals: &mut Totals, figures: &[(Uuid, ProductFigures)]) {
     for (product_id, figures) in figures {
         *totals.entry(*product_id).or_default() += figures;
     }
@@ -223,10 +177,12 @@ async fn read_periods(
 ) -> sqlx::Result<Vec<(Period, Arc<Vec<(Uuid, ProductFigures)>>)>> {
     let (grains, days): (Vec<&str>, Vec<NaiveDate>) = periods.iter().copied().unzip();
     let rows: Vec<PeriodRow> = sqlx::query_as(
-        "select grain, period, product_id, quantity, revenue, orders, lines, lines_without_cost,
-                costed_revenue, cost
-         from analytics_product_sales
-         where store_id = $1 and (grain, period) in (select * from unnest($2::text[], $3::date[]))",
+        concat!(
+            "select grain, period, product_id, ",
+            figure_columns!(),
+            " from analytics_product_sales
+             where store_id = $1 and (grain, period) in (select * from unnest($2::text[], $3::date[]))"
+        ),
     )
     .bind(store)
     .bind(&grains)
@@ -256,18 +212,13 @@ async fn read_periods(
 
 /// The `limit` best of `totals` by `by` (ties to the lower product id, no
 /// profit last), with the catalog's current SKU and name.
-async fn ranked(
-    db: &PgPool,
-    totals: HashMap<Uuid, ProductFigures>,
-    by: RankBy,
-    limit: i64,
-) -> sqlx::Result<TopProducts> {
+async fn ranked(db: &PgPool, totals: Totals, by: RankBy, limit: i64) -> sqlx::Result<TopProducts> {
     let all_lines_without_cost = totals
         .values()
         .map(|figures| figures.lines_without_cost)
         .sum();
     let mut rows: Vec<(Uuid, ProductFigures)> = totals.into_iter().collect();
-    rows.sort_by(|(a_id, a), (b_id, b)| {
+    let ranking = |(a_id, a): &(Uuid, ProductFigures), (b_id, b): &(Uuid, ProductFigures)| {
         let order = match by {
             RankBy::Quantity => b.quantity.cmp(&a.quantity),
             RankBy::Revenue => b.revenue.cmp(&a.revenue),
@@ -278,8 +229,14 @@ async fn ranked(
             },
         };
         order.then_with(|| a_id.cmp(b_id))
-    });
-    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    };
+    // Only the first `limit` are ordered: the rest need only be after them.
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if limit > 0 && rows.len() > limit {
+        rows.select_nth_unstable_by(limit - 1, ranking);
+    }
+    rows.truncate(limit);
+    rows.sort_by(ranking);
     let ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
     let names: HashMap<Uuid, (String, String)> = sqlx::query_as::<_, (Uuid, String, String)>(
         "select id, sku, name from products where id = any($1)",

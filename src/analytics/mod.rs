@@ -7,7 +7,7 @@
 //! and split in [`plan`] into whole months, 8-day blocks, whole days and
 //! partial edge days, so figures over any range read few rows and stay exact.
 //! [`closed`] keeps the product figures of closed periods in memory for
-//! top-N lists, and [`closed_hours`] the hours of closed UTC months for hourly
+//! top-N lists (summing [`figures`]), and [`closed_hours`] the hours of closed UTC months for hourly
 //! sales (both in a [`kept::KeptPeriods`]). [`routes`] serves them under `/v1/analytics`.
 //!
 //! Orders written behind the hook's back (a bulk `seed` or import) need an
@@ -22,6 +22,7 @@ pub mod closed_hours;
 pub mod compact;
 pub mod customers;
 pub mod day_horizon;
+pub mod figures;
 pub mod hourly;
 pub mod kept;
 pub mod range;

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::closed::{ProductFigures, ProductRow};
+use super::figures::{ProductFigures, ProductRow, figure_columns};
 use super::plan::Plan;
 use crate::domain::Money;
 
@@ -111,17 +111,18 @@ macro_rules! product_totals {
     };
 }
 
-/// The top-N query, ranked by `$column`: ranked first, so only the `limit`
-/// winners are joined with the catalog; the lines without cost are summed over
-/// every product once.
-macro_rules! top_products {
-    ($column:literal) => {
+/// Ranks `totals` by `$column` (the limit bound as `$limit`): ranked first, so
+/// only the winners are joined with the catalog; the lines without cost are
+/// summed over every product once.
+macro_rules! rank_totals {
+    ($column:literal, $limit:literal) => {
         concat!(
-            product_totals!("", ""),
             ", ranked as (
                 select * from totals t order by ",
             $column,
-            " desc nulls last, t.product_id limit $18
+            " desc nulls last, t.product_id limit ",
+            $limit,
+            "
              )
              select t.product_id, p.sku, p.name, t.quantity, t.revenue, t.profit, t.orders,
                     (select coalesce(sum(lines_without_cost), 0) from totals)::bigint
@@ -130,6 +131,28 @@ macro_rules! top_products {
              order by ",
             $column,
             " desc nulls last, t.product_id"
+        )
+    };
+}
+
+/// The top-N query over a plan, ranked by `$column`.
+macro_rules! top_products {
+    ($column:literal) => {
+        concat!(product_totals!("", ""), rank_totals!($column, "$18"))
+    };
+}
+
+/// The top-N query over all history: the store's all-time rows (`$1` the
+/// store, `$2` the limit), ranked by `$column`.
+macro_rules! top_all_time {
+    ($column:literal) => {
+        concat!(
+            "with totals as (
+                select product_id, quantity, revenue, orders, lines_without_cost,
+                       case when lines > lines_without_cost then costed_revenue - cost end as profit
+                from analytics_product_sales where store_id = $1 and grain = 'all'
+             )",
+            rank_totals!($column, "$2")
         )
     };
 }
@@ -156,6 +179,31 @@ pub async fn top_products(
     })
 }
 
+/// The `limit` best-selling products of `store` over all history: PostgreSQL
+/// ranks the ~1 000 all-time rows, and only the winners travel.
+pub async fn top_all_time(
+    db: &PgPool,
+    store: &str,
+    by: RankBy,
+    limit: i64,
+) -> sqlx::Result<TopProducts> {
+    let sql = match by {
+        RankBy::Quantity => top_all_time!("t.quantity"),
+        RankBy::Revenue => top_all_time!("t.revenue"),
+        RankBy::Profit => top_all_time!("t.profit"),
+    };
+    let data: Vec<TopProduct> = sqlx::query_as(sql)
+        .bind(store)
+        .bind(limit)
+        .fetch_all(db)
+        .await?;
+    let lines_without_cost = data.first().map_or(0, |row| row.all_lines_without_cost);
+    Ok(TopProducts {
+        data,
+        lines_without_cost,
+    })
+}
+
 /// Every product's sums in `store` over `plan`, unranked (for
 /// [`super::closed`], which adds the closed periods' figures to them).
 pub async fn product_totals(
@@ -165,11 +213,9 @@ pub async fn product_totals(
 ) -> sqlx::Result<Vec<(Uuid, ProductFigures)>> {
     let query = sqlx::query_as::<_, ProductRow>(concat!(
         product_totals!("", ""),
-        "select product_id, sum(quantity)::bigint as quantity, sum(revenue) as revenue,
-                sum(orders)::bigint as orders, sum(lines)::bigint as lines,
-                sum(lines_without_cost)::bigint as lines_without_cost,
-                sum(costed_revenue) as costed_revenue, sum(cost) as cost
-         from parts group by product_id"
+        "select product_id, ",
+        figure_columns!(sum),
+        " from parts group by product_id"
     ))
     .bind(store);
     let rows = plan.bind(query).fetch_all(db).await?;
