@@ -7,8 +7,9 @@
 //! and split in [`plan`] into whole months, 8-day blocks, whole days and
 //! partial edge days, so figures over any range read few rows and stay exact.
 //! [`closed`] keeps the product figures of closed periods in memory for
-//! top-N lists (summing [`figures`]), and [`closed_hours`] the hours of closed UTC months for hourly
-//! sales (both in a [`kept::KeptPeriods`]). [`routes`] serves them under `/v1/analytics`.
+//! top-N lists (summing [`figures`]), and [`closed_hours`] the hours of
+//! closed UTC months for hourly sales (both in a [`kept::KeptPeriods`]).
+//! [`routes`] serves them under `/v1/analytics`.
 //!
 //! Orders written behind the hook's back (a bulk `seed` or import) need an
 //! `ordersearch rollups rebuild` before live changes to them are recorded.
