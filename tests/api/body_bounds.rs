@@ -51,7 +51,7 @@ impl Bound {
     /// The value at the bound (`past` = false) or one step outside it, made
     /// from the field's valid value where its other rules need it.
     fn value(self, field: &str, valid: &Value, past: bool) -> Option<Value> {
-        let step = |n: usize, outward_up: bool| match (past, outward_up) {
+        let step = |n: usize, upward: bool| match (past, upward) {
             (false, _) => Some(n),
             (true, true) => Some(n + 1),
             (true, false) => n.checked_sub(1),
