@@ -99,13 +99,14 @@ impl Application {
             tokio::spawn(compact_rollups(self.state.db.clone(), stopped.clone())),
         ];
         if self.run_indexer {
-            crate::search::rebuild::rebuild_if_lost(&self.state).await;
-            let indexer = crate::search::indexer::run(
-                self.state.db.clone(),
-                self.state.search.clone(),
-                stopped,
-            );
-            background.push(tokio::spawn(indexer));
+            // Off the start path (a slow engine must not delay serving), and
+            // before the indexer, whose first delivery would make a lost
+            // index look merely new.
+            let state = self.state.clone();
+            background.push(tokio::spawn(async move {
+                crate::search::rebuild::rebuild_if_lost(&state).await;
+                crate::search::indexer::run(state.db.clone(), state.search.clone(), stopped).await;
+            }));
         }
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
