@@ -262,16 +262,8 @@ async fn ranked(db: &PgPool, totals: Totals, by: RankBy, limit: i64) -> sqlx::Re
                 all_lines_without_cost,
             })
         })
-        .collect::<Vec<_>>();
+        .collect();
     // As the query ranking in PostgreSQL reports it: over every product, taken
     // from the first row listed.
-    let lines_without_cost = if data.is_empty() {
-        0
-    } else {
-        all_lines_without_cost
-    };
-    Ok(TopProducts {
-        data,
-        lines_without_cost,
-    })
+    Ok(TopProducts::from_ranked(data))
 }

@@ -52,6 +52,18 @@ pub struct TopProducts {
     pub lines_without_cost: i64,
 }
 
+impl TopProducts {
+    /// The ranked rows, with the lines without cost they each carry (none
+    /// when nothing sold).
+    pub fn from_ranked(data: Vec<TopProduct>) -> TopProducts {
+        let lines_without_cost = data.first().map_or(0, |row| row.all_lines_without_cost);
+        TopProducts {
+            data,
+            lines_without_cost,
+        }
+    }
+}
+
 /// One product's sales over a range.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProductSales {
@@ -157,6 +169,17 @@ macro_rules! top_all_time {
     };
 }
 
+/// `$query!` (a top-N query macro) ranked by the column `by` names.
+macro_rules! ranked_by {
+    ($by:expr, $query:ident) => {
+        match $by {
+            RankBy::Quantity => $query!("t.quantity"),
+            RankBy::Revenue => $query!("t.revenue"),
+            RankBy::Profit => $query!("t.profit"),
+        }
+    };
+}
+
 /// The `limit` best-selling products of `store` over `plan`.
 pub async fn top_products(
     db: &PgPool,
@@ -165,18 +188,10 @@ pub async fn top_products(
     by: RankBy,
     limit: i64,
 ) -> sqlx::Result<TopProducts> {
-    let sql = match by {
-        RankBy::Quantity => top_products!("t.quantity"),
-        RankBy::Revenue => top_products!("t.revenue"),
-        RankBy::Profit => top_products!("t.profit"),
-    };
+    let sql = ranked_by!(by, top_products);
     let query = sqlx::query_as::<_, TopProduct>(sql).bind(store);
     let data = plan.bind(query).bind(limit).fetch_all(db).await?;
-    let lines_without_cost = data.first().map_or(0, |row| row.all_lines_without_cost);
-    Ok(TopProducts {
-        data,
-        lines_without_cost,
-    })
+    Ok(TopProducts::from_ranked(data))
 }
 
 /// The `limit` best-selling products of `store` over all history: PostgreSQL
@@ -187,21 +202,13 @@ pub async fn top_all_time(
     by: RankBy,
     limit: i64,
 ) -> sqlx::Result<TopProducts> {
-    let sql = match by {
-        RankBy::Quantity => top_all_time!("t.quantity"),
-        RankBy::Revenue => top_all_time!("t.revenue"),
-        RankBy::Profit => top_all_time!("t.profit"),
-    };
-    let data: Vec<TopProduct> = sqlx::query_as(sql)
+    let sql = ranked_by!(by, top_all_time);
+    let data = sqlx::query_as(sql)
         .bind(store)
         .bind(limit)
         .fetch_all(db)
         .await?;
-    let lines_without_cost = data.first().map_or(0, |row| row.all_lines_without_cost);
-    Ok(TopProducts {
-        data,
-        lines_without_cost,
-    })
+    Ok(TopProducts::from_ranked(data))
 }
 
 /// Every product's sums in `store` over `plan`, unranked (for
