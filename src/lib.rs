@@ -6,12 +6,14 @@
 
 pub mod analytics;
 pub mod cli;
+pub mod console;
 pub mod db;
 pub mod domain;
 pub mod http;
 pub mod keys;
 pub mod orders;
 pub mod products;
+pub mod saved;
 pub mod search;
 pub mod seed;
 pub mod startup;

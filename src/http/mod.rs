@@ -40,6 +40,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "products", description = "The catalog orders are made from"),
         (name = "orders", description = "Create, read, update and soft-delete orders"),
         (name = "search", description = "Staff search, export and index administration"),
+        (name = "saved-searches", description = "Named staff queries, private or shared with the store's team"),
         (name = "analytics", description = "Sales figures from rollups"),
         (name = "operations", description = "Health, readiness and metrics; no key needed"),
     )
@@ -65,6 +66,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::keys::routes::router())
         .merge(crate::products::routes::router())
         .merge(crate::search::routes::router())
+        .merge(crate::saved::routes::router())
         .merge(crate::orders::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(ops::router())
@@ -79,6 +81,7 @@ pub fn router(state: AppState) -> Router {
     routes
         .route_layer(limit)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .merge(crate::console::router())
         .fallback(middleware::route_not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(axum::middleware::from_fn(middleware::record_metrics))

@@ -1,17 +1,17 @@
-//! `/v1/api-keys` handlers (unscoped admin only).
+//! `/v1/api-keys` handlers: unscoped admins manage keys; any key reads itself.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 use validator::Validate;
 
 use super::{ApiKey, CreatedApiKey, NewApiKey};
-use crate::http::auth::Principal;
+use crate::http::auth::{Principal, Role};
 use crate::http::error::ApiError;
 use crate::http::extract::Path;
 use crate::http::extract::{RawJson, ValidQuery};
@@ -23,6 +23,30 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_api_key, list_api_keys))
         .routes(routes!(revoke_api_key))
+        .routes(routes!(get_own_api_key))
+}
+
+/// The key making the request, as `GET /v1/api-keys/me` shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OwnApiKey {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+    /// The one store the key is scoped to; `null` for every store.
+    pub store: Option<String>,
+}
+
+/// The calling key: its role and store scope (any key; the console asks it
+/// once after sign-in to show only what the key may do).
+#[utoipa::path(get, path = "/v1/api-keys/me", tag = "api-keys",
+    responses((status = 200, body = OwnApiKey), (status = 401)))]
+async fn get_own_api_key(principal: Principal) -> Json<OwnApiKey> {
+    Json(OwnApiKey {
+        id: principal.key_id,
+        name: principal.name,
+        role: principal.role,
+        store: principal.store,
+    })
 }
 
 #[derive(Debug, Deserialize, Validate, utoipa::IntoParams)]
