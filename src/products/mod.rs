@@ -98,7 +98,7 @@ pub struct ProductPatch {
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
-fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

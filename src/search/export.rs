@@ -39,6 +39,8 @@ pub struct ExportParams {
     format: Option<ExportFormat>,
     #[serde(default)]
     include_deleted: bool,
+    /// Export this saved search's matches (its id); `q` is ANDed to its query.
+    saved: Option<String>,
 }
 
 const CSV_HEADER: &str = "number,id,store,status,created_at,customer_name,customer_email,customer_phone,total,currency,items,tags\n";
@@ -116,6 +118,7 @@ pub async fn export_orders(
         facets: None,
         include_deleted: params.include_deleted,
         fresh: false,
+        saved: params.saved,
     };
     let mut request = build_request(&state, &principal, &search).await?;
     request.sort = Sort::By {

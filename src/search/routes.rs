@@ -65,6 +65,9 @@ pub struct SearchParams {
     /// Wait (up to 5 s) until every change committed before the request is indexed.
     #[serde(default)]
     pub fresh: bool,
+    /// Run this saved search (its id); `q` is ANDed to its query, and its sort
+    /// applies unless `sort` is given.
+    pub saved: Option<String>,
 }
 
 fn bad(field: &str, message: impl Into<String>) -> ApiError {
@@ -74,7 +77,7 @@ fn bad(field: &str, message: impl Into<String>) -> ApiError {
     }
 }
 
-fn parse_sort(text: Option<&str>) -> Result<Sort, ApiError> {
+pub fn parse_sort(text: Option<&str>) -> Result<Sort, ApiError> {
     let Some(text) = text.filter(|text| !text.is_empty() && *text != "relevance") else {
         return Ok(Sort::Relevance);
     };
@@ -123,12 +126,21 @@ pub async fn build_request(
     principal: &Principal,
     params: &SearchParams,
 ) -> Result<SearchRequest, ApiError> {
-    let query =
+    let mut query =
         query::parse(&params.q, chrono::Utc::now()).map_err(|error| ApiError::InvalidQuery {
             message: error.message.clone(),
             position: error.position,
             token: error.token.clone(),
         })?;
+    let mut sort = params.sort.clone();
+    if let Some(id) = &params.saved {
+        let id = uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound("saved search"))?;
+        let saved = crate::saved::get(&state.db, principal, id).await?;
+        let mut combined = crate::saved::routes::parse_saved_query(&saved.q)?;
+        combined.clauses.append(&mut query.clauses);
+        query = combined;
+        sort = sort.or(saved.sort);
+    }
     let scope = principal.scope(state, None).await?;
     let limit = params.limit.unwrap_or(20);
     let offset = params.offset.unwrap_or(0);
@@ -142,7 +154,7 @@ pub async fn build_request(
         query,
         store: scope.filter().map(str::to_string),
         include_deleted: params.include_deleted,
-        sort: parse_sort(params.sort.as_deref())?,
+        sort: parse_sort(sort.as_deref())?,
         offset,
         limit,
         facets: parse_facets(params.facets.as_deref())?,
