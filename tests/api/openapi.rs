@@ -155,6 +155,7 @@ async fn every_documented_bound_of_a_query_parameter_is_the_enforced_one() {
     }
     let expected: BTreeSet<String> = [
         "/v1/stores limit",
+        "/v1/saved-searches limit",
         "/v1/api-keys limit",
         "/v1/products limit",
         "/v1/orders limit",
