@@ -14,13 +14,15 @@
 //! (`-- meili queries`: only the query set, on the index an earlier run built);
 //! `cargo bench --bench search -- queries` runs the query set alone, on the index
 //! in `BENCH_INDEX_DIR` when set (built there once and kept between runs), and
-//! `-- freshness` the freshness figure alone, the same way.
+//! `-- freshness` the freshness figure alone, the same way, and `-- console`
+//! search as you type in the staff console in Chromium.
 //! The seeded database `bench_search` is kept and reused (seeding is resumable).
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod baseline;
+mod console;
 mod export;
 mod freshness;
 mod meili;
@@ -49,6 +51,10 @@ async fn main() {
     let meili_only = std::env::args().any(|arg| arg == "meili");
     if !meili_only && std::env::args().any(|arg| arg == "queries") {
         return query_set_alone(&url, &queries).await;
+    }
+    if std::env::args().any(|arg| arg == "console") {
+        let server = on_kept_index(&url).await;
+        return console::figures(&server.base, &queries).await;
     }
     if std::env::args().any(|arg| arg == "freshness") {
         let server = on_kept_index(&url).await;

@@ -24,6 +24,7 @@ pub struct Stats {
     pub errors: usize,
     pub seconds: f64,
     pub p50_ms: f64,
+    pub p95_ms: f64,
     pub p99_ms: f64,
 }
 
@@ -45,6 +46,7 @@ impl Stats {
             errors,
             seconds,
             p50_ms: at(0.50),
+            p95_ms: at(0.95),
             p99_ms: at(0.99),
         }
     }

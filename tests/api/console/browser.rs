@@ -1,5 +1,6 @@
-//! The browser harness: the real service on a real port, and Debian's Chromium
-//! driven through its own chromedriver (WebDriver), one of each per test.
+//! The browser harness: Debian's Chromium driven through its own chromedriver
+//! (WebDriver), one per test, on the console of a service on a real port. The
+//! console bench (`benches/search/console.rs`) drives it too.
 //!
 //! Without `chromium` and `chromedriver` a test prints that it was skipped and
 //! passes, unless `REQUIRE_BROWSER=1` (as in `.ci/run`), where it fails. Waits
@@ -16,8 +17,6 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 use tokio::sync::{Semaphore, SemaphorePermit};
-
-use crate::helpers::TestApp;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -54,27 +53,16 @@ pub fn browser_available() -> bool {
     present
 }
 
-/// Serves `app` on a free loopback port for as long as the test runs.
-async fn serve(app: &TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("binding a port for the console");
-    let address = listener.local_addr().expect("bound address");
-    let router = app.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    format!("http://{address}")
-}
-
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("bound address").port()
 }
 
 impl Console {
-    /// Starts the app's server and a browser on it at 1280×900.
-    pub async fn open(app: &TestApp) -> Console {
+    /// Starts a browser at 1280×900 on the console served at `base`
+    /// (`http://127.0.0.1:<port>`).
+    pub async fn open(base: String) -> Console {
         let permit = BROWSERS.acquire().await.expect("browser permits");
-        let base = serve(app).await;
         let port = free_port();
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))

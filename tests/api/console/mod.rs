@@ -78,7 +78,7 @@ impl Shop {
             return None;
         }
         let shop = Shop::open().await;
-        let page = Console::open(&shop.app).await;
+        let page = Console::open(serve(&shop.app).await).await;
         Some((shop, page))
     }
 
@@ -86,6 +86,17 @@ impl Shop {
     pub fn page_of(order: &Value) -> String {
         format!("/orders/{}", order["number"])
     }
+}
+
+/// Serves `app` on a free loopback port for as long as the test runs.
+async fn serve(app: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding a port for the console");
+    let address = listener.local_addr().expect("bound address");
+    let router = app.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{address}")
 }
 
 async fn order(app: &TestApp, body: Value) -> Value {
