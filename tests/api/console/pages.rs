@@ -201,3 +201,50 @@ async fn a_write_on_a_changed_order_says_so_and_shows_the_fresh_order() {
     assert_eq!(status, "pending", "nothing was overwritten");
     page.finish().await;
 }
+
+/// The visible controls without an accessible name, and status badges without
+/// a word, as an assistive tool would meet them.
+const UNNAMED: &str = "(() => {
+  const text = (el) => (el?.textContent || '').trim();
+  const name = (el) => (el.getAttribute('aria-label') || '').trim()
+    || (el.getAttribute('aria-labelledby') || '').split(/\\s+/)
+         .map((id) => text(document.getElementById(id))).join(' ').trim()
+    || [...(el.labels || [])].map(text).join(' ').trim()
+    || (['BUTTON', 'A', 'SUMMARY'].includes(el.tagName) ? text(el) : '')
+    || (el.getAttribute('title') || '').trim();
+  const shown = (el) => el.getClientRects().length > 0;
+  const controls = [...document.querySelectorAll(
+    'input:not([type=hidden]), select, textarea, button, a[href], summary')];
+  const unnamed = controls.filter(shown).filter((el) => !name(el));
+  const mute = [...document.querySelectorAll('.badge')].filter((el) => !text(el));
+  return JSON.stringify(unnamed.concat(mute).map((el) => el.outerHTML.slice(0, 120)));
+})()";
+
+#[tokio::test]
+async fn every_control_has_a_name_and_every_badge_a_word() {
+    let Some((shop, page)) = Shop::in_browser().await else {
+        return;
+    };
+    page.goto("/").await;
+    page.wait_for("#sign-in #api-key").await;
+    let mut found = vec![("sign-in".to_string(), page.until("a check", UNNAMED).await)];
+    page.sign_in("/", &shop.app.admin).await;
+    page.wait_for_results("").await;
+    found.push(("search".into(), page.until("a check", UNNAMED).await));
+    page.goto(&Shop::page_of(&shop.jane)).await;
+    page.wait_for("#order[data-state=ready]").await;
+    found.push(("order".into(), page.until("a check", UNNAMED).await));
+    page.goto("/reports").await;
+    page.wait_for("#reports[data-state=ready]").await;
+    found.push(("reports".into(), page.until("a check", UNNAMED).await));
+    page.goto("/admin").await;
+    page.wait_for("#index-health[data-state=ready]").await;
+    found.push(("admin".into(), page.until("a check", UNNAMED).await));
+    let unnamed: Vec<String> = found
+        .into_iter()
+        .filter(|(_, list)| list != "[]")
+        .map(|(view, list)| format!("{view}: {list}"))
+        .collect();
+    assert!(unnamed.is_empty(), "controls without a name: {unnamed:#?}");
+    page.finish().await;
+}
