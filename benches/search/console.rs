@@ -21,8 +21,8 @@ const PAGE_REQUEST: &str = "limit=25&offset=0&facets=status,category,store,count
 /// Types the staff queries into the console and prints the p50/p95 of
 /// keystroke-to-paint beside the API's own answer time for the same request.
 pub async fn figures(base: &str, queries: &[StaffQuery]) {
-    if !browser::browser_available() {
-        return;
+    if let Some(why) = browser::browser_missing() {
+        return println!("console figures skipped: {why}");
     }
     let page = browser::Console::open(base.to_string()).await;
     page.sign_in("/", ADMIN_KEY).await;

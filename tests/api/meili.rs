@@ -10,18 +10,16 @@ use serde_json::json;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
-use crate::helpers::{TestApp, eventually};
+use crate::helpers::{TestApp, eventually, skipped};
 use crate::orders::place;
 use crate::search::{assert_relevance, fixture_on};
 
 /// The server to test against, or `None` after printing why the test is skipped.
-fn meili_server(test: &str) -> Option<(String, Option<String>)> {
+fn meili_server() -> Option<(String, Option<String>)> {
     match std::env::var("MEILI_URL") {
         Ok(url) => Some((url, std::env::var("MEILI_MASTER_KEY").ok())),
         Err(_) => {
-            println!(
-                "skipped {test}: MEILI_URL is not set (no Meilisearch server to test against)"
-            );
+            skipped("MEILI_URL is not set (no Meilisearch server to test against)");
             None
         }
     }
@@ -37,7 +35,7 @@ async fn engine_at(url: &str, key: Option<&str>) -> SearchEngine {
 
 #[tokio::test]
 async fn the_relevance_suite_passes_on_meilisearch() {
-    let Some((url, key)) = meili_server("the_relevance_suite_passes_on_meilisearch") else {
+    let Some((url, key)) = meili_server() else {
         return;
     };
     let app = TestApp::spawn_with_engine(engine_at(&url, key.as_deref()).await, 20).await;
@@ -95,7 +93,7 @@ async fn serve(listener: TcpListener, target: String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_succeed_while_meilisearch_is_away_and_the_backlog_drains_when_it_returns() {
-    let Some((url, key)) = meili_server("writes_succeed_while_meilisearch_is_away") else {
+    let Some((url, key)) = meili_server() else {
         return;
     };
     let target = url

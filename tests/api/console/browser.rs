@@ -2,8 +2,8 @@
 //! (WebDriver), one per test, on the console of a service on a real port. The
 //! console bench (`benches/search/console.rs`) drives it too.
 //!
-//! Without `chromium` and `chromedriver` a test prints that it was skipped and
-//! passes, unless `REQUIRE_BROWSER=1` (as in `.ci/run`), where it fails. Waits
+//! Without `chromium` and `chromedriver` a test says it was skipped and passes,
+//! unless `REQUIRE_BROWSER=1` (as in `.ci/run`), where it fails. Waits
 //! are on what the page exposes (`data-state`, the URL, a row count), each with
 //! a deadline; never on time alone.
 
@@ -36,21 +36,19 @@ pub struct Console {
     _permit: SemaphorePermit<'static>,
 }
 
-/// Whether the browser is here; a skip says why, unless it is required.
-pub fn browser_available() -> bool {
-    let present = Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
-    if !present {
-        assert!(
-            std::env::var("REQUIRE_BROWSER").as_deref() != Ok("1"),
-            "REQUIRE_BROWSER=1 but {CHROMIUM} or {CHROMEDRIVER} is missing \
-             (apt-get install chromium chromium-driver)"
-        );
-        eprintln!(
-            "skipped: browser test needs {CHROMIUM} and {CHROMEDRIVER} \
-             (apt-get install chromium chromium-driver)"
-        );
+/// Why there is no browser to drive, if there is none; with `REQUIRE_BROWSER=1`
+/// a missing browser fails the test instead.
+pub fn browser_missing() -> Option<String> {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return None;
     }
-    present
+    let why =
+        format!("needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)");
+    assert!(
+        std::env::var("REQUIRE_BROWSER").as_deref() != Ok("1"),
+        "REQUIRE_BROWSER=1 but the browser is missing: {why}"
+    );
+    Some(why)
 }
 
 fn free_port() -> u16 {

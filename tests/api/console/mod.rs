@@ -74,7 +74,8 @@ impl Shop {
     /// The shop and a signed-out browser on its console; `None` (the test is
     /// skipped) without a browser.
     pub async fn in_browser() -> Option<(Shop, Console)> {
-        if !browser::browser_available() {
+        if let Some(why) = browser::browser_missing() {
+            crate::helpers::skipped(&why);
             return None;
         }
         let shop = Shop::open().await;
