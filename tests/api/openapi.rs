@@ -247,6 +247,28 @@ async fn every_served_route_is_documented_and_every_documented_route_is_served()
     unserved.assert_problem(404);
 }
 
+#[tokio::test]
+async fn the_document_says_which_routes_need_no_key() {
+    let app = TestApp::spawn().await;
+    let document = document(&app).await;
+    let mut faults = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            let keyless = operation["security"] == serde_json::json!([{}]);
+            // Every /v1 route needs the bearer key (the document's default);
+            // the operations routes answer anyone.
+            if path.starts_with("/v1/") == keyless {
+                faults.push(format!(
+                    "{method} {path}: security {}",
+                    operation["security"]
+                ));
+            }
+        }
+    }
+    assert!(faults.is_empty(), "{}", faults.join("\n"));
+    assert_eq!(document["security"], serde_json::json!([{"bearer": []}]));
+}
+
 fn is_html(response: &TestResponse) -> bool {
     response
         .header("content-type")
