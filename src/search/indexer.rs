@@ -45,17 +45,47 @@ const STANDBY_POLL: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Runs the indexer until `shutdown` turns true.
-pub async fn run(pool: PgPool, engine: SearchEngine, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(pool: PgPool, engine: SearchEngine, shutdown: watch::Receiver<bool>) {
+    run_with_idle_poll(pool, engine, shutdown, IDLE_POLL).await
+}
+
+/// [`run`], looking for changes every `idle_poll` when no notification wakes
+/// it (tests make it long, to see that a commit's notification wakes it).
+pub async fn run_with_idle_poll(
+    pool: PgPool,
+    engine: SearchEngine,
+    mut shutdown: watch::Receiver<bool>,
+    idle_poll: Duration,
+) {
+    // The session the lock is tried on, and held while leading: a standby
+    // keeps it between tries rather than opening a connection every poll.
+    let mut session: Option<PgConnection> = None;
     while !*shutdown.borrow() {
-        match lead(&pool, &engine, &mut shutdown).await {
-            Ok(()) => {}
-            Err(error) => tracing::warn!(
+        let leading = Leading {
+            pool: &pool,
+            engine: &engine,
+            idle_poll,
+        };
+        if let Err(error) = leading.lead(&mut session, &mut shutdown).await {
+            // A failed session may be broken: the next try opens another.
+            session = None;
+            tracing::warn!(
                 error = format!("{error:#}"),
                 "indexer stopped leading; retrying"
-            ),
+            );
         }
         wait(&mut shutdown, STANDBY_POLL).await;
     }
+    if let Some(session) = session {
+        let _ = session.close().await;
+    }
+}
+
+/// What a leading indexer works with.
+struct Leading<'a> {
+    pool: &'a PgPool,
+    engine: &'a SearchEngine,
+    idle_poll: Duration,
 }
 
 /// Sleeps for `duration` or until shutdown.
@@ -63,68 +93,77 @@ async fn wait(shutdown: &mut watch::Receiver<bool>, duration: Duration) {
     let _ = tokio::time::timeout(duration, shutdown.changed()).await;
 }
 
-/// Takes the lock (or returns) and delivers batches while holding it.
-async fn lead(
-    pool: &PgPool,
-    engine: &SearchEngine,
-    shutdown: &mut watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    // A connection of its own: the session lock lives exactly as long as it.
-    let mut lock = pool.acquire().await?.detach();
-    let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-        .bind(INDEXER_LOCK)
-        .fetch_one(&mut lock)
-        .await?;
-    if !leader {
-        return Ok(());
-    }
-    tracing::info!(
-        backend = engine.backend(),
-        "this process is the search indexer"
-    );
-    let flagged = Arc::new(Notify::new());
-    let _listening = AbortOnDrop(tokio::spawn(listen_for_flags(
-        pool.clone(),
-        flagged.clone(),
-    )));
-    let mut backoff = FIRST_RETRY;
-    let mut read_since_vacuum: u64 = 0;
-    let mut vacuum: Option<AbortOnDrop> = None;
-    while !*shutdown.borrow() {
-        match deliver_batch(pool, engine, BATCH_SIZE).await {
-            Ok(0) => {
-                if read_since_vacuum >= VACUUM_AFTER
-                    && vacuum.as_ref().is_none_or(AbortOnDrop::finished)
-                {
-                    read_since_vacuum = 0;
-                    vacuum = Some(AbortOnDrop(tokio::spawn(vacuum_outbox(pool.clone()))));
+impl Leading<'_> {
+    /// Takes the lock on `session` (or returns) and delivers batches while holding it.
+    async fn lead(
+        &self,
+        session: &mut Option<PgConnection>,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> anyhow::Result<()> {
+        let Leading {
+            pool,
+            engine,
+            idle_poll,
+        } = *self;
+        // A connection of its own: the session lock lives exactly as long as it.
+        let lock = match session {
+            Some(lock) => lock,
+            None => session.insert(pool.acquire().await?.detach()),
+        };
+        let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+            .bind(INDEXER_LOCK)
+            .fetch_one(&mut *lock)
+            .await?;
+        if !leader {
+            return Ok(());
+        }
+        tracing::info!(
+            backend = engine.backend(),
+            "this process is the search indexer"
+        );
+        let flagged = Arc::new(Notify::new());
+        let _listening = AbortOnDrop(tokio::spawn(listen_for_flags(
+            pool.clone(),
+            flagged.clone(),
+        )));
+        let mut backoff = FIRST_RETRY;
+        let mut read_since_vacuum: u64 = 0;
+        let mut vacuum: Option<AbortOnDrop> = None;
+        while !*shutdown.borrow() {
+            match deliver_batch(pool, engine, BATCH_SIZE).await {
+                Ok(0) => {
+                    if read_since_vacuum >= VACUUM_AFTER
+                        && vacuum.as_ref().is_none_or(AbortOnDrop::finished)
+                    {
+                        read_since_vacuum = 0;
+                        vacuum = Some(AbortOnDrop(tokio::spawn(vacuum_outbox(pool.clone()))));
+                    }
+                    lock.ping().await?;
+                    // A notification that came during the batch left a permit:
+                    // this returns at once and the next batch takes its change.
+                    tokio::select! {
+                        () = flagged.notified() => {}
+                        () = wait(shutdown, idle_poll) => {}
+                    }
                 }
-                lock.ping().await?;
-                // A notification that came during the batch left a permit:
-                // this returns at once and the next batch takes its change.
-                tokio::select! {
-                    () = flagged.notified() => {}
-                    () = wait(shutdown, IDLE_POLL) => {}
+                Ok(read) => {
+                    backoff = FIRST_RETRY;
+                    read_since_vacuum += read as u64;
                 }
-            }
-            Ok(read) => {
-                backoff = FIRST_RETRY;
-                read_since_vacuum += read as u64;
-            }
-            Err(error) => {
-                metrics::counter!("search_indexer_failures_total").increment(1);
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "indexing batch failed; backing off"
-                );
-                wait(shutdown, backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-                lock.ping().await?;
+                Err(error) => {
+                    metrics::counter!("search_indexer_failures_total").increment(1);
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "indexing batch failed; backing off"
+                    );
+                    wait(shutdown, backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    lock.ping().await?;
+                }
             }
         }
+        Ok(())
     }
-    let _ = lock.close().await;
-    Ok(())
 }
 
 /// Wakes `flagged` after every commit that flagged orders, for as long as it

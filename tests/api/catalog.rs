@@ -90,7 +90,16 @@ async fn a_created_key_works_until_it_is_revoked() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_ne!(stored, secret.as_bytes(), "only a hash is stored");
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(secret.as_bytes()).to_vec();
+    assert_eq!(stored, digest, "the key's SHA-256 is stored");
+    let anywhere: bool = sqlx::query_scalar(
+        "select exists (select 1 from api_keys k where strpos(k::text, $1) > 0)",
+    )
+    .bind(&secret)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(!anywhere, "the secret itself is in no column");
 }
 
 #[tokio::test]

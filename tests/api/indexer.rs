@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ordersearch::search::engine::SearchEngine;
 use rand::{Rng, SeedableRng};
@@ -29,11 +29,17 @@ struct RunningIndexer {
 impl RunningIndexer {
     /// Starts an indexer over `app`'s database and search index.
     fn start(app: &TestApp) -> RunningIndexer {
+        Self::start_polling(app, Duration::from_secs(1))
+    }
+
+    /// Starts an indexer that looks for changes every `idle_poll` unless woken.
+    fn start_polling(app: &TestApp, idle_poll: Duration) -> RunningIndexer {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(ordersearch::search::indexer::run(
+        let task = tokio::spawn(ordersearch::search::indexer::run_with_idle_poll(
             app.pool.clone(),
             app.search.clone(),
             stopped,
+            idle_poll,
         ));
         RunningIndexer { task, stop }
     }
@@ -157,37 +163,20 @@ async fn racing_writers_and_a_killed_indexer_leave_no_drift() {
     }
 }
 
-/// Polls `check` every millisecond until it returns `Some`, failing after `limit`.
-async fn within<T, Fut>(limit: Duration, what: &str, mut check: impl FnMut() -> Fut) -> Duration
-where
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let started = Instant::now();
-    while check().await.is_none() {
-        assert!(started.elapsed() < limit, "{what} within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    started.elapsed()
-}
-
 #[tokio::test]
 async fn a_commit_wakes_the_idle_indexer_instead_of_its_next_poll() {
     let app = TestApp::spawn().await;
     app.product("default", "MUG", "1.00", 100).await;
-    let indexer = RunningIndexer::start(&app);
+    let indexer = RunningIndexer::start_polling(&app, Duration::from_secs(3600));
     eventually("the indexer to start idle", || {
         indexed_equals_database(&app)
     })
     .await;
-    // Each order is placed the moment the previous one is indexed, when the
-    // indexer's fallback poll (every second) has just started over: only the
-    // commit's notification can make it pick the order up well before that.
+    // Its fallback poll is an hour away: only the commit's notification can
+    // make it pick each new order up within the test's deadline.
     for _ in 0..3 {
         place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
-        within(Duration::from_millis(600), "the new order indexed", || {
-            indexed_equals_database(&app)
-        })
-        .await;
+        eventually("the new order indexed", || indexed_equals_database(&app)).await;
     }
     indexer.stop().await;
 }
@@ -204,8 +193,31 @@ async fn two_indexers_never_run_at_once() {
     assert!(taken);
     app.product("default", "MUG", "1.00", 10).await;
     place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
-    // A second indexer stands by while the lock is held...
+    // A second indexer stands by while the lock is held: once it has tried
+    // the lock (its session shows the finished try), the order is still waiting...
+    let holder: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        .fetch_one(&mut *first)
+        .await
+        .unwrap();
+    let started: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("select clock_timestamp()")
+        .fetch_one(&mut *first)
+        .await
+        .unwrap();
     let standby = RunningIndexer::start(&app);
+    eventually("the standby to try the lock", || async {
+        let tried: bool = sqlx::query_scalar(
+            "select exists (select 1 from pg_stat_activity
+             where datname = current_database() and pid <> $1 and state = 'idle'
+               and query like 'select pg_try_advisory_lock%' and query_start > $2)",
+        )
+        .bind(holder)
+        .bind(started)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        tried.then_some(())
+    })
+    .await;
     assert_eq!(pending_changes(&app).await, 1);
     // ...and takes over when the holder's session ends.
     sqlx::query("select pg_advisory_unlock_all()")

@@ -332,14 +332,19 @@ async fn snapshots_do_not_change_when_the_product_does() {
     let mug = app.product("default", "MUG", "10.00", 5).await;
     let order = place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
     let product_path = format!("/v1/products/{}", mug["id"].as_str().unwrap());
-    app.patch(
-        &product_path,
-        &json!({"name": "Renamed", "price": "99.00", "category": "Other"}),
-    )
-    .key(&app.admin)
-    .send()
-    .await;
-    app.delete(&product_path).key(&app.admin).send().await;
+    let changed = app
+        .patch(
+            &product_path,
+            &json!({"name": "Renamed", "price": "99.00", "category": "Other"}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    assert_eq!(changed.body["price"], "99.00");
+    let deactivated = app.delete(&product_path).key(&app.admin).send().await;
+    assert_eq!(deactivated.status, 200, "{}", deactivated.body);
+    assert_eq!(deactivated.body["active"], false);
     let fetched = app
         .get(&format!("/v1/orders/{}", order["id"].as_str().unwrap()))
         .key(&app.admin)
