@@ -108,6 +108,20 @@ pub enum EngineError {
     Rejected(anyhow::Error),
 }
 
+/// What an index holds, as reconcile sees it.
+#[derive(Debug, Default)]
+pub struct Indexed {
+    /// Order ids with the change stamp each was indexed at; [`UNREADABLE_STAMP`]
+    /// for a document without a readable one (another tool's, an older shape).
+    pub stamps: Vec<(Uuid, i64)>,
+    /// Ids of documents whose id is no order id: written by something else.
+    pub foreign: Vec<String>,
+}
+
+/// The stamp of a document whose stamp cannot be read: no order has it, so
+/// reconcile queues the order again (or removes the document if none).
+pub const UNREADABLE_STAMP: i64 = -1;
+
 /// The engine in use.
 #[derive(Clone)]
 pub enum SearchEngine {
@@ -150,9 +164,27 @@ impl SearchEngine {
 
     /// Every indexed order id with the change stamp it was indexed at.
     pub async fn indexed_stamps(&self) -> Result<Vec<(Uuid, i64)>, EngineError> {
+        Ok(self.indexed().await?.stamps)
+    }
+
+    /// What the index holds, as reconcile compares it: the orders' stamps, and
+    /// the documents that name no order.
+    pub async fn indexed(&self) -> Result<Indexed, EngineError> {
         match self {
-            SearchEngine::Embedded(engine) => engine.indexed_stamps().await,
-            SearchEngine::Meili(engine) => engine.indexed_stamps().await,
+            SearchEngine::Embedded(engine) => Ok(Indexed {
+                stamps: engine.indexed_stamps().await?,
+                foreign: Vec::new(),
+            }),
+            SearchEngine::Meili(engine) => engine.indexed().await,
+        }
+    }
+
+    /// Removes documents that name no order, by their ids as the engine holds
+    /// them. The embedded index only ever holds orders' documents.
+    pub async fn delete_foreign(&self, ids: Vec<String>) -> Result<(), EngineError> {
+        match self {
+            SearchEngine::Embedded(_) => Ok(()),
+            SearchEngine::Meili(engine) => engine.delete_by_ids(ids).await,
         }
     }
 

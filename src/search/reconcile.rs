@@ -1,6 +1,6 @@
 //! Reconcile: compares every order's change stamp in the index with the
 //! database, flags again what differs or is missing, and removes documents that
-//! have no order.
+//! have no order, including documents the service did not write.
 
 use std::collections::HashMap;
 
@@ -8,7 +8,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::engine::SearchEngine;
+use super::engine::{Indexed, SearchEngine, UNREADABLE_STAMP};
 
 /// Orders compared per database page.
 const PAGE: i64 = 50_000;
@@ -23,14 +23,26 @@ pub struct ReconcileReport {
     pub stale: u64,
     /// Documents without an order: removed.
     pub orphans: u64,
+    /// Documents the service did not write (no order id, or no readable
+    /// stamp: another tool's, an older shape): removed, or replaced by the
+    /// order's document. Counted among `orphans` or `stale` too.
+    pub unreadable: u64,
 }
 
 pub async fn reconcile(pool: &PgPool, engine: &SearchEngine) -> anyhow::Result<ReconcileReport> {
-    let mut indexed: HashMap<Uuid, i64> = engine.indexed_stamps().await?.into_iter().collect();
+    let Indexed { stamps, foreign } = engine.indexed().await?;
+    let unreadable_stamps = stamps
+        .iter()
+        .filter(|(_, stamp)| *stamp == UNREADABLE_STAMP)
+        .count();
+    let mut indexed: HashMap<Uuid, i64> = stamps.into_iter().collect();
     let mut report = ReconcileReport {
-        documents_checked: indexed.len() as u64,
+        documents_checked: (indexed.len() + foreign.len()) as u64,
+        orphans: foreign.len() as u64,
+        unreadable: (unreadable_stamps + foreign.len()) as u64,
         ..ReconcileReport::default()
     };
+    engine.delete_foreign(foreign).await?;
     let mut after: Option<Uuid> = None;
     loop {
         let rows: Vec<(Uuid, i64)> = sqlx::query_as(
@@ -65,7 +77,7 @@ pub async fn reconcile(pool: &PgPool, engine: &SearchEngine) -> anyhow::Result<R
             .await?;
     }
     let orphans: Vec<Uuid> = indexed.into_keys().collect();
-    report.orphans = orphans.len() as u64;
+    report.orphans += orphans.len() as u64;
     if !orphans.is_empty() {
         engine.delete(orphans).await?;
     }

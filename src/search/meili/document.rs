@@ -3,9 +3,12 @@
 //! identifier forms staff type, filter keys and facet values.
 
 use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
 
 use crate::search::document::OrderDocument;
 use crate::search::embedded::schema::key;
+use crate::search::engine::UNREADABLE_STAMP;
 use crate::search::normalize;
 
 /// The fields of [`OrderDocument`], retrieved with every hit.
@@ -183,8 +186,24 @@ fn push_unique(values: &mut Vec<String>, value: String) {
     }
 }
 
+/// A listed document's order id and change stamp ([`UNREADABLE_STAMP`] when it
+/// has none), or, when its id is no order id, that id as Meilisearch holds it.
+pub fn read_stamp(document: &Value) -> Result<(Uuid, i64), String> {
+    let id = match &document["id"] {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let order = Uuid::parse_str(&id).map_err(|_| id)?;
+    let stamp = document["change_stamp"]
+        .as_i64()
+        .unwrap_or(UNREADABLE_STAMP);
+    Ok((order, stamp))
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -194,5 +213,21 @@ mod tests {
         assert_eq!(joined_words("Anne-Marie (Dupont)"), ["annemarie"]);
         assert!(joined_words("Jane Doe, Kraków").is_empty());
         assert!(joined_words("Москва-Сити").is_empty());
+    }
+
+    #[test]
+    fn a_listed_document_is_an_order_stamp_or_a_foreign_id() {
+        let order = Uuid::now_v7();
+        let ours = json!({"id": order.to_string(), "change_stamp": 42});
+        assert_eq!(read_stamp(&ours), Ok((order, 42)));
+        let older_shape = json!({"id": order.to_string()});
+        assert_eq!(read_stamp(&older_shape), Ok((order, UNREADABLE_STAMP)));
+        let odd_stamp = json!({"id": order.to_string(), "change_stamp": "7"});
+        assert_eq!(read_stamp(&odd_stamp), Ok((order, UNREADABLE_STAMP)));
+        assert_eq!(
+            read_stamp(&json!({"id": "sku-1"})),
+            Err("sku-1".to_string())
+        );
+        assert_eq!(read_stamp(&json!({"id": 17})), Err("17".to_string()));
     }
 }

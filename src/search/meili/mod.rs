@@ -38,7 +38,6 @@ use meilisearch_sdk::indexes::Index;
 use meilisearch_sdk::request::{HttpClient, Method};
 use meilisearch_sdk::reqwest::ReqwestClient;
 use meilisearch_sdk::search::{MatchingStrategies, SearchResults, Selectors};
-use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -46,7 +45,7 @@ use self::document::{MeiliDocument, ORDER_FIELDS};
 use self::settings::ServerVersion;
 use self::tasks::{TaskOutcome, call};
 use super::document::OrderDocument;
-use super::engine::{EngineError, EngineHit, EngineResults, SearchRequest};
+use super::engine::{EngineError, EngineHit, EngineResults, Indexed, SearchRequest};
 use super::highlight;
 
 /// How long a settings or index task may take (a settings change on a large
@@ -94,12 +93,6 @@ struct Rebuild {
 
 fn no_rebuild() -> EngineError {
     EngineError::Rejected(anyhow!("no rebuild in progress"))
-}
-
-#[derive(Deserialize)]
-struct Stamp {
-    id: Uuid,
-    change_stamp: i64,
 }
 
 impl MeiliEngine {
@@ -239,16 +232,7 @@ impl MeiliEngine {
     }
 
     pub async fn delete(&self, ids: Vec<Uuid>) -> Result<(), EngineError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let task = call(
-            "deleting documents",
-            self.index(&self.index_uid).delete_documents(&ids),
-        )
-        .await?;
-        self.wait(task.task_uid, WRITE_TIMEOUT, "deleting documents")
+        self.delete_by_ids(ids.iter().map(Uuid::to_string).collect())
             .await
     }
 
@@ -317,25 +301,48 @@ impl MeiliEngine {
     }
 
     pub async fn indexed_stamps(&self) -> Result<Vec<(Uuid, i64)>, EngineError> {
+        Ok(self.indexed().await?.stamps)
+    }
+
+    /// Every document's id and stamp, read as raw JSON: a document another tool
+    /// wrote (or an older shape) is reported, not an error.
+    pub async fn indexed(&self) -> Result<Indexed, EngineError> {
         let index = self.index(&self.index_uid);
-        let mut stamps = Vec::new();
+        let mut indexed = Indexed::default();
+        let mut offset = 0;
         loop {
             let mut query = DocumentsQuery::new(&index);
             query
                 .with_fields(["id", "change_stamp"])
                 .with_limit(STAMP_PAGE)
-                .with_offset(stamps.len());
-            let page = call("listing indexed documents", query.execute::<Stamp>()).await?;
+                .with_offset(offset);
+            let page = call("listing indexed documents", query.execute::<Value>()).await?;
             let read = page.results.len();
-            stamps.extend(
-                page.results
-                    .into_iter()
-                    .map(|stamp| (stamp.id, stamp.change_stamp)),
-            );
-            if read < STAMP_PAGE || stamps.len() >= page.total as usize {
-                return Ok(stamps);
+            offset += read;
+            for document in &page.results {
+                match document::read_stamp(document) {
+                    Ok(stamp) => indexed.stamps.push(stamp),
+                    Err(foreign) => indexed.foreign.push(foreign),
+                }
+            }
+            if read < STAMP_PAGE || offset >= page.total as usize {
+                return Ok(indexed);
             }
         }
+    }
+
+    /// Removes documents by their ids as Meilisearch holds them.
+    pub async fn delete_by_ids(&self, ids: Vec<String>) -> Result<(), EngineError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let task = call(
+            "deleting documents",
+            self.index(&self.index_uid).delete_documents(&ids),
+        )
+        .await?;
+        self.wait(task.task_uid, WRITE_TIMEOUT, "deleting documents")
+            .await
     }
 
     pub async fn document_count(&self) -> Result<u64, EngineError> {
