@@ -3,7 +3,9 @@
 //! This is what makes `ordersearch serve` zero-config: with no `DATABASE_URL`, the
 //! service keeps its own cluster under the data directory, reachable only through a
 //! Unix socket. PostgreSQL refuses to run as root, so when we are root the cluster's
-//! files belong to the `postgres` user and its commands run as that user.
+//! files belong to the `postgres` user and its commands run as that user; when
+//! that user cannot reach the data directory (a checkout in root's 0700 home),
+//! the cluster lives under `/var/lib/ordersearch` instead, and the log says so.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -39,15 +41,19 @@ impl PrivateCluster {
         let data_dir = data_dir
             .canonicalize()
             .with_context(|| format!("resolving {}", data_dir.display()))?;
-        let run_as = if nix::unistd::geteuid().is_root() {
+        let (data_dir, run_as) = if nix::unistd::geteuid().is_root() {
             let user = nix::unistd::User::from_name(SYSTEM_USER)?.context(
                 "running as root needs a `postgres` system user to own the private cluster",
             )?;
-            std::os::unix::fs::chown(&data_dir, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
-                .with_context(|| format!("giving {} to the postgres user", data_dir.display()))?;
-            Some(user)
+            give_to(&data_dir, &user)?;
+            let data_dir = if reachable_by(&user, &data_dir).await {
+                data_dir
+            } else {
+                relocate(&data_dir, &user)?
+            };
+            (data_dir, Some(user))
         } else {
-            None
+            (data_dir, None)
         };
         let socket_dir = socket_dir_for(&data_dir)?;
         let mut cluster = Self {
@@ -65,6 +71,13 @@ impl PrivateCluster {
             cluster.started_by_us = true;
         }
         Ok(cluster)
+    }
+
+    /// The directory the cluster's files are in: the one asked for, or its
+    /// stand-in under `/var/lib/ordersearch` when the `postgres` user cannot
+    /// reach that one.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     /// Connection options for a database of this cluster.
@@ -165,6 +178,44 @@ impl PrivateCluster {
         }
         Ok(())
     }
+}
+
+/// Where a cluster lives when the `postgres` user cannot reach the directory
+/// asked for (a checkout under root's own 0700 home, say).
+const RELOCATED_ROOT: &str = "/var/lib/ordersearch";
+
+fn give_to(dir: &Path, user: &nix::unistd::User) -> anyhow::Result<()> {
+    std::os::unix::fs::chown(dir, Some(user.uid.as_raw()), Some(user.gid.as_raw()))
+        .with_context(|| format!("giving {} to the postgres user", dir.display()))
+}
+
+/// Whether `user` can enter and write `dir` (every parent must let it through).
+async fn reachable_by(user: &nix::unistd::User, dir: &Path) -> bool {
+    let dir = dir.as_os_str();
+    Command::new("runuser")
+        .args(["-u", &user.name, "--", "test", "-w"])
+        .arg(dir)
+        .args(["-a", "-x"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .status()
+        .await
+        .is_ok_and(|status| status.success())
+}
+
+/// The directory that stands for `data_dir` under [`RELOCATED_ROOT`] (the same
+/// one at every start, named by a digest of `data_dir`), given to `user`.
+fn relocate(data_dir: &Path, user: &nix::unistd::User) -> anyhow::Result<PathBuf> {
+    let digest = sha2::Sha256::digest(data_dir.as_os_str().as_encoded_bytes());
+    let dir = Path::new(RELOCATED_ROOT).join(format!("pg-{}", hex_prefix(&digest)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    give_to(&dir, user)?;
+    tracing::warn!(
+        asked = %data_dir.display(),
+        cluster = %dir.display(),
+        "the postgres user cannot enter the data directory; the private cluster lives here instead"
+    );
+    Ok(dir)
 }
 
 /// The socket lives in the data directory, or in /tmp when that path is too long.
