@@ -101,12 +101,13 @@ export async function api(path, options = {}) {
   return { status: response.status, data, etag: etag ? etag.replace(/^W\//, '').replace(/"/g, '') : null, response };
 }
 
-/** GET every page of a cursor-paged list ({data, next_cursor}). */
+/** GET every page of a cursor-paged list ({data, next_cursor}); 200 a page
+ *  unless `params.limit` says otherwise (undefined: the server's default). */
 export async function listAll(path, params = {}, maxPages = 20) {
   const out = [];
   let cursor;
   for (let page = 0; page < maxPages; page += 1) {
-    const { data } = await api(path, { params: { ...params, limit: 200, cursor } });
+    const { data } = await api(path, { params: { limit: 200, ...params, cursor } });
     out.push(...(data.data || []));
     cursor = data.next_cursor;
     if (!cursor) break;

@@ -89,7 +89,6 @@ export function notice(text) {
   noticeTimer = setTimeout(() => el.classList.remove('toast-visible'), 4000);
 }
 
-/** Shows or hides the global #error-banner (role=alert). */
 /** Clears #notice at once (before a new action reports). */
 export function clearNotice() {
   const el = document.getElementById('notice');
@@ -98,6 +97,7 @@ export function clearNotice() {
   el.textContent = '';
 }
 
+/** Shows or hides the global #error-banner (role=alert). */
 export function errorBanner(text) {
   const el = document.getElementById('error-banner');
   if (!text) {

@@ -170,6 +170,13 @@ async function load(store, from, to) {
   el.dataset.state = errors.length ? 'error' : 'ready';
 }
 
+/** Whether text is a real calendar date "YYYY-MM-DD" (not 2026-02-30). */
+function isDate(text) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text || '')) return false;
+  const d = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === text;
+}
+
 function wireOnce() {
   if (wired) return;
   wired = true;
@@ -209,8 +216,16 @@ export async function enter(route) {
   if (![...select.options].some((o) => o.value === store)) select.append(h('option', { value: store }, store));
   select.value = store;
   const today = localDate(new Date(), zoneOf(store));
-  const to = params.get('to') || today;
-  const from = params.get('from') || addDays(to, -29);
+  let to = params.get('to') || today;
+  let from = params.get('from') || (isDate(to) ? addDays(to, -29) : '');
+  const message = $('#report-form-error');
+  message.textContent = '';
+  if (!isDate(from) || !isDate(to)) {
+    const bad = [['from', params.get('from')], ['to', params.get('to')]].filter(([, v]) => v && !isDate(v));
+    message.textContent = `Not a date (YYYY-MM-DD): ${bad.map(([k, v]) => `${k}=${v}`).join(', ')}; showing the last 30 days.`;
+    to = today;
+    from = addDays(to, -29);
+  }
   $('#report-from').value = from;
   $('#report-to').value = to;
   load(store, from, to);

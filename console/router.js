@@ -9,13 +9,29 @@ export function parseRoute(loc = window.location) {
   const url = new URL(loc.href || String(loc), window.location.origin);
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const params = url.searchParams;
+  const notFound = { view: 'notfound', params, path };
   let match;
   if (path === '/') return { view: 'search', params, path };
-  if ((match = path.match(/^\/orders\/([^/]+)$/))) return { view: 'order', number: decodeURIComponent(match[1]), params, path };
-  if ((match = path.match(/^\/saved\/([^/]+)$/))) return { view: 'search', savedId: decodeURIComponent(match[1]), params, path };
+  if ((match = path.match(/^\/orders\/([^/]+)$/))) {
+    const number = decodeSegment(match[1]);
+    return number === null ? notFound : { view: 'order', number, params, path };
+  }
+  if ((match = path.match(/^\/saved\/([^/]+)$/))) {
+    const savedId = decodeSegment(match[1]);
+    return savedId === null ? notFound : { view: 'search', savedId, params, path };
+  }
   if (path === '/reports') return { view: 'reports', params, path };
   if (path === '/admin') return { view: 'admin', params, path };
-  return { view: 'notfound', params, path };
+  return notFound;
+}
+
+/** A decoded path segment, or null when it is not valid percent-encoding (/orders/%E0). */
+function decodeSegment(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
 }
 
 /** Whether a path is one the console routes itself. */

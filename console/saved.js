@@ -1,7 +1,7 @@
 // Saved searches: the tabs above the results (with live counts), and the
 // save / rename / delete dialogs (GET|POST|PATCH|DELETE /v1/saved-searches).
 
-import { api, ApiError, describe } from './api.js';
+import { api, listAll, ApiError, describe } from './api.js';
 import { h, $, notice, showFieldErrors, clearFieldErrors, confirmDialog } from './dom.js';
 import { count } from './format.js';
 import { can, session } from './session.js';
@@ -20,27 +20,47 @@ export function isAvailable() {
   return available && can.savedSearches();
 }
 
-/** Fetches the saved searches with counts and draws the tabs; `fresh`
- *  asks again even when a request is already under way. */
+const MAX_AGE_MS = 60000;
+let loadedAt = 0;
+let generation = 0;
+
+/** The saved searches with counts (every page), drawn as tabs. The list is
+ *  kept for the signed-in session and asked for again only when older than
+ *  60 s, or when `fresh` (after a save, rename or delete; a request already
+ *  under way is then followed by a new one). */
 export function loadSaved({ fresh = false } = {}) {
   if (!can.savedSearches()) {
     available = false;
     renderTabs();
     return Promise.resolve([]);
   }
-  if (loading && fresh) return loading.then(() => loadSaved());
+  if (loading && fresh) return loading.then(() => loadSaved({ fresh: true }));
   if (loading) return loading;
-  loading = api('/v1/saved-searches', { params: { counts: 'true' } })
-    .then(({ data }) => {
-      list = (data && data.data) || [];
+  if (!fresh && loadedAt && Date.now() - loadedAt < MAX_AGE_MS) {
+    renderTabs();
+    return Promise.resolve(list);
+  }
+  const mine = generation;
+  // The server's own page size (50): each page's counts are computed per request.
+  loading = listAll('/v1/saved-searches', { counts: 'true', limit: undefined })
+    .then((all) => {
+      if (mine !== generation) return;
+      list = all;
       available = true;
+      loadedAt = Date.now();
     })
     .catch((error) => {
-      if (error instanceof ApiError && [404, 405, 403, 501].includes(error.status)) available = false;
-      else if (error instanceof ApiError && error.status === 401) available = false;
-      list = [];
+      if (mine !== generation) return;
+      if (error instanceof ApiError && [401, 403, 404, 405, 501].includes(error.status)) {
+        available = false;
+        loadedAt = Date.now();
+        list = [];
+      } else {
+        loadedAt = 0; // a passing failure: keep what was shown, ask again next time
+      }
     })
     .then(() => {
+      if (mine !== generation) return [];
       loading = null;
       renderTabs();
       return list;
@@ -69,7 +89,7 @@ function renderTabs() {
   nav.hidden = !show;
   $('#save-search').hidden = !show;
   const saved = activeId !== null ? savedById(activeId) : null;
-  const mine = saved && (session.me?.role === 'admin' || !saved.owner || saved.owner === session.me?.id || session.me?.probed);
+  const mine = saved && (session.me?.role === 'admin' || saved.owner === session.me?.id);
   $('#rename-saved').hidden = !(show && saved && mine);
   $('#delete-saved').hidden = !(show && saved && mine);
   const info = $('#saved-info');
@@ -99,9 +119,17 @@ function renderTabs() {
     item.shared ? h('span', { class: 'tab-shared', title: 'Shared with your team' },
       h('span', { 'aria-hidden': 'true' }, ' ⇄'), h('span', { class: 'vh' }, ' (shared)')) : null,
     ' ',
-    h('span', { class: 'tab-count' }, typeof item.count === 'number' ? count(item.count) : '…')));
+    tabCount(item.count)));
   }
   nav.replaceChildren(...tabs);
+}
+
+/** A tab's count: the number, "–" when the API could not count it (null),
+ *  "…" when the list was fetched without counts. */
+function tabCount(value) {
+  if (typeof value === 'number') return h('span', { class: 'tab-count' }, count(value));
+  if (value === null) return h('span', { class: 'tab-count', title: 'Could not be counted right now' }, '–');
+  return h('span', { class: 'tab-count' }, '…');
 }
 
 function problemToForm(form, error, generalEl) {
@@ -209,6 +237,9 @@ export function wireSaved(options) {
 }
 
 export function resetSaved() {
+  generation += 1;
+  loading = null;
+  loadedAt = 0;
   list = [];
   available = true;
   activeId = null;

@@ -14,6 +14,7 @@ import { exportOrders } from './exporter.js';
 const PAGE = 25;
 const MAX_WINDOW = 10000;
 const DEBOUNCE_MS = 150;
+const RELEVANCE = 'relevance';
 
 const st = {
   q: '', sort: '', savedId: null, page: 1,
@@ -23,6 +24,7 @@ const st = {
 let wired = false;
 let debounceTimer = 0;
 let firstEnter = true;
+let moreSeq = 0;
 
 const box = () => $('#q');
 const results = () => $('#results');
@@ -105,20 +107,24 @@ function paintError(q, sort, savedId, error) {
   paintFailure({ q, sort, savedId, error, searcher: can.search() });
 }
 
+/** "More": the next page of the painted search. Does nothing while a search
+ *  is in flight, and drops its page if another search was painted meanwhile. */
 async function loadMore() {
+  if (st.controller || !st.paintedKey) return;
   const more = $('#more');
-  const { q, sort, savedId } = st;
+  const { q, sort, savedId, paintedKey, seq } = st;
   const offset = st.hits.length;
   const limit = Math.min(PAGE, MAX_WINDOW - offset);
   if (limit <= 0) return;
   more.disabled = true;
   more.textContent = 'Loading…';
-  const seq = ++st.seq;
+  const token = ++moreSeq;
+  const current = () => token === moreSeq && seq === st.seq && paintedKey === st.paintedKey && !st.controller;
   const el = results();
   el.dataset.state = 'loading';
   try {
     const page = await fetchPage(q, sort, savedId, offset, limit, undefined, false);
-    if (seq !== st.seq) return;
+    if (!current()) return;
     st.hits.push(...page.hits);
     st.total = page.total;
     st.page += 1;
@@ -127,7 +133,7 @@ async function loadMore() {
     updateMore(st.hits.length, st.total);
     el.dataset.state = st.hits.length ? 'ready' : 'empty';
   } catch (error) {
-    if (seq !== st.seq) return;
+    if (!current()) return;
     more.disabled = false;
     more.textContent = 'More';
     el.dataset.state = 'ready';
@@ -141,7 +147,9 @@ function commitTyping() {
   const q = box().value;
   const before = st.requestedQ ?? st.q;
   const state = entryState();
-  const refine = state.typing && before && q && (q.startsWith(before) || before.startsWith(q));
+  // Within a typing burst, refining the text, or clearing it / typing into
+  // an empty box (select-all, delete, retype), rewrites the entry in place.
+  const refine = state.typing && (!before || !q || q.startsWith(before) || before.startsWith(q));
   st.requestedQ = q;
   setUrl(buildUrl(pathOf(st.savedId), { q, sort: st.sort }), { replace: !!refine || q === before, state: { typing: true } });
   return runSearch(q, st.sort, st.savedId, 1);
@@ -195,7 +203,9 @@ function wireOnce() {
     }
   });
   $('#sort').addEventListener('change', (event) => {
-    st.sort = event.target.value;
+    // On a saved tab an empty sort means "the saved search's sort", so
+    // Relevance is asked for by name (and kept in the URL).
+    st.sort = event.target.value || (st.savedId ? RELEVANCE : '');
     setUrl(buildUrl(pathOf(st.savedId), { q: box().value, sort: st.sort }), { replace: false, state: { typing: false } });
     runSearch(box().value, st.sort, st.savedId, 1);
   });
@@ -204,7 +214,7 @@ function wireOnce() {
   $('#export-csv').addEventListener('click', (e) => exportOrders('csv', exportQuery(), e.currentTarget));
   $('#export-ndjson').addEventListener('click', (e) => exportOrders('ndjson', exportQuery(), e.currentTarget));
   wireSaved({
-    current: () => ({ q: fullQuery(), sort: st.sort || (st.savedId && savedById(st.savedId)?.sort) || '' }),
+    current: () => ({ q: fullQuery(), sort: st.sort === RELEVANCE ? '' : st.sort || (st.savedId && savedById(st.savedId)?.sort) || '' }),
     saved: (saved) => navigate(`/saved/${encodeURIComponent(saved.id)}`),
     deleted: () => navigate('/'),
   });

@@ -1,7 +1,7 @@
-// Who is signed in: identifies a key (GET /v1/api-keys/me, or probing the
-// API when that route is missing) and answers what its role may do.
+// Who is signed in: identifies a key (GET /v1/api-keys/me) and answers what
+// its role may do.
 
-import { api, ApiError } from './api.js';
+import { api } from './api.js';
 
 export const session = { me: null };
 
@@ -17,44 +17,10 @@ export const can = {
   savedSearches: () => ['admin', 'support'].includes(session.me?.role),
 };
 
-async function allowed(path, key) {
-  try {
-    await api(path, { key, quiet401: true, params: { limit: 1 } });
-    return true;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 401) throw error;
-    if (error instanceof ApiError && (error.status === 403 || error.status === 404)) return false;
-    return null;
-  }
-}
-
-/** Works out the role from what the key may call (when /me is not served). */
-async function probe(key) {
-  const { data } = await api('/v1/stores', { key, quiet401: true, params: { limit: 200 } });
-  const stores = data.data || [];
-  const [search, analytics, orders] = await Promise.all([
-    allowed('/v1/search/status', key),
-    allowed('/v1/analytics/orders/summary', key),
-    allowed('/v1/orders', key),
-  ]);
-  let role = 'writer';
-  if (search && analytics) role = 'admin';
-  else if (search) role = 'support';
-  else if (analytics) role = 'analyst';
-  else if (!orders) role = 'analyst';
-  const scoped = stores.length === 1 && stores[0].id !== 'default';
-  return { id: null, name: 'API key', role, store: scoped ? stores[0].id : null, probed: true };
-}
-
 /** Resolves {id, name, role, store} for a key, or rejects (401: not accepted). */
 export async function identify(key) {
-  try {
-    const { data } = await api('/v1/api-keys/me', { key, quiet401: true });
-    return data;
-  } catch (error) {
-    if (error instanceof ApiError && [404, 405, 501].includes(error.status)) return probe(key);
-    throw error;
-  }
+  const { data } = await api('/v1/api-keys/me', { key, quiet401: true });
+  return data;
 }
 
 /** "NAME · ROLE · store STORE". */
