@@ -33,10 +33,15 @@ pub struct SavedSearch {
     pub store: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// How many orders it finds now (only with `counts=true`).
+    /// Bumped by every change; the `ETag` an `If-Match` names.
+    pub version: i32,
+    /// How many orders it finds now (only with `counts=true`; `null` when it
+    /// could not be counted: the engine is unreachable, or the query no longer
+    /// parses).
     #[sqlx(skip)]
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub count: Option<u64>,
+    #[schema(value_type = Option<u64>)]
+    pub count: Option<Option<u64>>,
 }
 
 /// `POST /v1/saved-searches`.
@@ -77,7 +82,7 @@ pub struct SavedSearchPatch {
 }
 
 const COLUMNS: &str = "id, name, q, sort, shared, owner_key_id as owner, store_id as store, \
-    created_at, updated_at";
+    created_at, updated_at, version";
 
 /// Rows a key (`$1`, scoped to store `$2` or to none) may see: its own, and the
 /// shared ones of its store. A key scoped to one store sees that store's; an
@@ -87,7 +92,7 @@ const VISIBLE: &str = "(owner_key_id = $1 or (shared and ($2::text is null or st
 fn name_taken(name: &str) -> ApiError {
     ApiError::conflict(
         "saved-search-exists",
-        format!("you already have a saved search named `{name}`"),
+        format!("its owner already has a saved search named `{name}`"),
         serde_json::json!({ "name": name }),
     )
 }
@@ -162,19 +167,21 @@ async fn get_changeable(
     Ok(saved)
 }
 
+/// Applies a patch; `expected_version` is the `If-Match` check (412 on a mismatch).
 pub async fn update(
     pool: &PgPool,
     principal: &Principal,
     id: Uuid,
     patch: &SavedSearchPatch,
+    expected_version: Option<i32>,
 ) -> Result<SavedSearch, ApiError> {
     let saved = get_changeable(pool, principal, id).await?;
     let name = patch.name.as_deref().map(str::trim);
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let updated: Option<SavedSearch> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update saved_searches set name = coalesce($2, name), q = coalesce($3, q),
             sort = case when $4 then $5 else sort end, shared = coalesce($6, shared),
-            updated_at = now()
-         where id = $1 returning {COLUMNS}"
+            version = version + 1, updated_at = now()
+         where id = $1 and ($7::int is null or version = $7) returning {COLUMNS}"
     )))
     .bind(saved.id)
     .bind(name)
@@ -182,18 +189,32 @@ pub async fn update(
     .bind(patch.sort.is_some())
     .bind(patch.sort.clone().flatten())
     .bind(patch.shared)
-    .fetch_one(pool)
+    .bind(expected_version)
+    .fetch_optional(pool)
     .await
     .on_constraint("saved_searches_owner_name_key", || {
         name_taken(name.unwrap_or_default())
-    })
+    })?;
+    updated.ok_or(ApiError::PreconditionFailed)
 }
 
-pub async fn delete(pool: &PgPool, principal: &Principal, id: Uuid) -> Result<(), ApiError> {
+/// Deletes one; `expected_version` is the `If-Match` check (412 on a mismatch).
+pub async fn delete(
+    pool: &PgPool,
+    principal: &Principal,
+    id: Uuid,
+    expected_version: Option<i32>,
+) -> Result<(), ApiError> {
     let saved = get_changeable(pool, principal, id).await?;
-    sqlx::query("delete from saved_searches where id = $1")
-        .bind(saved.id)
-        .execute(pool)
-        .await?;
+    let deleted = sqlx::query(
+        "delete from saved_searches where id = $1 and ($2::int is null or version = $2)",
+    )
+    .bind(saved.id)
+    .bind(expected_version)
+    .execute(pool)
+    .await?;
+    if deleted.rows_affected() == 0 {
+        return Err(ApiError::PreconditionFailed);
+    }
     Ok(())
 }

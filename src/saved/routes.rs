@@ -12,7 +12,10 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::{NewSavedSearch, SavedSearch, SavedSearchPatch};
+use futures::StreamExt;
+
 use crate::http::auth::Principal;
+use crate::http::conditional::{IfMatch, etag};
 use crate::http::error::ApiError;
 use crate::http::extract::{Path, RawJson, ValidJson, ValidQuery};
 use crate::http::idempotency::{IdempotencyKey, Replayable, run_idempotent};
@@ -97,7 +100,9 @@ async fn create_saved_search(
         move |conn| {
             Box::pin(async move {
                 let saved = super::insert(conn, &owner, &new).await?;
-                Replayable::created(&saved, &format!("/v1/saved-searches/{}", saved.id))
+                let location = format!("/v1/saved-searches/{}", saved.id);
+                let (etag_name, etag_value) = etag(saved.version);
+                Ok(Replayable::created(&saved, &location)?.with_header(etag_name, etag_value))
             })
         },
     )
@@ -119,20 +124,39 @@ async fn list_saved_searches(
     let mut page = Page::from_rows(rows, limit, |saved| saved.id);
     if params.counts {
         let scope = principal.scope(&state, None).await?;
-        let counts = page
-            .data
-            .iter()
-            .map(|saved| count(&state, scope.filter(), &saved.q));
-        let counts = futures::future::join_all(counts).await;
+        let store = scope.filter().map(str::to_string);
+        let queries: Vec<String> = page.data.iter().map(|saved| saved.q.clone()).collect();
+        let counts: Vec<Option<u64>> = futures::stream::iter(queries)
+            .map(|q| {
+                let (state, store) = (state.clone(), store.clone());
+                async move { count(&state, store.as_deref(), &q).await }
+            })
+            .buffered(CONCURRENT_COUNTS)
+            .collect()
+            .await;
         for (saved, count) in page.data.iter_mut().zip(counts) {
-            saved.count = Some(count?);
+            saved.count = Some(count);
         }
     }
     Ok(Json(page))
 }
 
-/// How many orders a saved query finds now, in the key's store scope.
-async fn count(state: &AppState, store: Option<&str>, q: &str) -> Result<u64, ApiError> {
+/// Saved searches counted at once for one list (a page holds up to 200).
+const CONCURRENT_COUNTS: usize = 4;
+
+/// How many orders a saved query finds now, in the key's store scope; `None`
+/// when it cannot be counted (the list still answers, that count `null`).
+async fn count(state: &AppState, store: Option<&str>, q: &str) -> Option<u64> {
+    match count_matches(state, store, q).await {
+        Ok(count) => Some(count),
+        Err(error) => {
+            tracing::warn!(error = %error, q, "a saved search could not be counted");
+            None
+        }
+    }
+}
+
+async fn count_matches(state: &AppState, store: Option<&str>, q: &str) -> Result<u64, ApiError> {
     let request = SearchRequest {
         query: parse_saved_query(q)?,
         store: store.map(str::to_string),
@@ -147,29 +171,34 @@ async fn count(state: &AppState, store: Option<&str>, q: &str) -> Result<u64, Ap
     Ok(found.map_err(crate::search::service::engine_error)?.total)
 }
 
-/// One saved search the key may see.
+fn saved_response(saved: &SavedSearch) -> Response {
+    ([etag(saved.version)], Json(saved)).into_response()
+}
+
+/// One saved search the key may see, with its `ETag`.
 #[utoipa::path(get, path = "/v1/saved-searches/{id}", tag = "saved-searches",
     responses((status = 200, body = SavedSearch), (status = 404)))]
 async fn get_saved_search(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-) -> Result<Json<SavedSearch>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(SEARCHERS)?;
-    Ok(Json(
-        super::get(&state.db, &principal, parse_id(&id)?).await?,
-    ))
+    let saved = super::get(&state.db, &principal, parse_id(&id)?).await?;
+    Ok(saved_response(&saved))
 }
 
-/// Rename, re-query, re-sort or (un)share a saved search (its owner or an admin).
+/// Rename, re-query, re-sort or (un)share a saved search (its owner or an
+/// admin); `If-Match` makes it conditional.
 #[utoipa::path(patch, path = "/v1/saved-searches/{id}", tag = "saved-searches", request_body = SavedSearchPatch,
-    responses((status = 200, body = SavedSearch), (status = 403), (status = 404), (status = 409), (status = 422)))]
+    responses((status = 200, body = SavedSearch), (status = 403), (status = 404), (status = 409), (status = 412), (status = 422)))]
 async fn update_saved_search(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    if_match: IfMatch,
     ValidJson(patch): ValidJson<SavedSearchPatch>,
-) -> Result<Json<SavedSearch>, ApiError> {
+) -> Result<Response, ApiError> {
     principal.require(SEARCHERS)?;
     if let Some(q) = &patch.q {
         parse_saved_query(q)?;
@@ -177,19 +206,21 @@ async fn update_saved_search(
     if let Some(Some(sort)) = &patch.sort {
         check_sort(Some(sort))?;
     }
-    let saved = super::update(&state.db, &principal, parse_id(&id)?, &patch).await?;
-    Ok(Json(saved))
+    let id = parse_id(&id)?;
+    let saved = super::update(&state.db, &principal, id, &patch, if_match.0).await?;
+    Ok(saved_response(&saved))
 }
 
-/// Delete a saved search (its owner or an admin).
+/// Delete a saved search (its owner or an admin); `If-Match` makes it conditional.
 #[utoipa::path(delete, path = "/v1/saved-searches/{id}", tag = "saved-searches",
-    responses((status = 204), (status = 403), (status = 404)))]
+    responses((status = 204), (status = 403), (status = 404), (status = 412)))]
 async fn delete_saved_search(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
+    if_match: IfMatch,
 ) -> Result<Response, ApiError> {
     principal.require(SEARCHERS)?;
-    super::delete(&state.db, &principal, parse_id(&id)?).await?;
+    super::delete(&state.db, &principal, parse_id(&id)?, if_match.0).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

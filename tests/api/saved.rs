@@ -78,15 +78,98 @@ async fn private_searches_stay_with_their_owner_and_shared_ones_reach_their_stor
         ["To ship", "Everyone's"],
         "an unscoped key sees every store"
     );
-    assert!(
-        !names_seen_by(&app, &bob)
-            .await
-            .contains(&"Everyone's".to_string()),
-        "an unscoped key shares with unscoped keys"
-    );
     let path = format!("/v1/saved-searches/{}", private["id"].as_str().unwrap());
     app.assert_get_problem(&bob, &path, 404).await;
     app.assert_get_problem(&global, &path, 404).await;
+    let run = format!(
+        "/v1/orders/search?saved={}",
+        private["id"].as_str().unwrap()
+    );
+    app.assert_get_problem(&bob, &run, 404).await;
+}
+
+#[tokio::test]
+async fn a_stale_if_match_or_a_taken_name_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let first = save(&app, &app.admin, json!({"name": "First", "q": "jane"})).await;
+    save(&app, &app.admin, json!({"name": "Second", "q": "john"})).await;
+    let path = format!("/v1/saved-searches/{}", first["id"].as_str().unwrap());
+    let fetched = app.get(&path).key(&app.admin).send().await;
+    assert_eq!(fetched.header("etag"), Some("\"1\""));
+
+    let taken = app
+        .patch(&path, &json!({"name": "Second"}))
+        .key(&app.admin)
+        .send()
+        .await;
+    taken.assert_problem(409);
+    let renamed = app
+        .patch(&path, &json!({"name": "Renamed"}))
+        .key(&app.admin)
+        .header("if-match", "\"1\"")
+        .send()
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    assert_eq!(renamed.header("etag"), Some("\"2\""));
+    let stale = app
+        .patch(&path, &json!({"name": "Lost"}))
+        .key(&app.admin)
+        .header("if-match", "\"1\"")
+        .send()
+        .await;
+    stale.assert_problem(412);
+    let stale_delete = app
+        .delete(&path)
+        .key(&app.admin)
+        .header("if-match", "\"1\"")
+        .send()
+        .await;
+    stale_delete.assert_problem(412);
+    let kept = app.get(&path).key(&app.admin).send().await;
+    assert_eq!(kept.body["name"], "Renamed");
+}
+
+#[tokio::test]
+async fn the_list_pages_and_a_search_that_cannot_be_counted_answers_null() {
+    let app = TestApp::spawn().await;
+    for name in ["A", "B", "C"] {
+        save(&app, &app.admin, json!({"name": name, "q": "jane"})).await;
+    }
+    let first = app
+        .get("/v1/saved-searches?limit=2")
+        .key(&app.admin)
+        .send()
+        .await;
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_string();
+    let second = app
+        .get(&format!("/v1/saved-searches?limit=2&cursor={cursor}"))
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(second.body["data"][0]["name"], "C");
+    assert_eq!(second.body["next_cursor"], Value::Null);
+
+    // A query saved before a rule of the language changed no longer parses.
+    sqlx::query("update saved_searches set q = 'status:lost' where name = 'B'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let counted = app
+        .get("/v1/saved-searches?counts=true")
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(counted.status, StatusCode::OK, "{}", counted.body);
+    let counts: Vec<&Value> = counted.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|saved| &saved["count"])
+        .collect();
+    assert_eq!(counts, [&json!(0), &Value::Null, &json!(0)]);
 }
 
 #[tokio::test]

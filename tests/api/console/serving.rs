@@ -102,7 +102,10 @@ async fn unknown_paths_and_files_keep_the_problem_404() {
         "/orders".to_string(),
         format!("{prefix}/missing.js"),
         format!("{prefix}/index.html"),
-        format!("{prefix}/../Cargo.toml"),
+        // Files of the kinds it serves, outside `console/`.
+        format!("{prefix}/../benches/search/console.rs"),
+        format!("{prefix}/..%2F..%2Fsrc%2Fconsole%2Fmod.js"),
+        format!("{prefix}/%2E%2E/tests/api/console/fixture.json"),
     ] {
         let response = app.get(&path).send().await;
         assert_eq!(response.status, StatusCode::NOT_FOUND, "GET {path}");
