@@ -15,6 +15,8 @@ use crate::support::{ADMIN_KEY, Stats};
 /// Queries typed per round; the first of `ROUNDS` rounds warms up.
 const TYPED: usize = 40;
 const ROUNDS: usize = 4;
+/// Control+A, then the modifier released (WebDriver's key codes).
+const SELECT_ALL: &str = "\u{e009}a\u{e000}";
 /// The page's request for the first page of hits.
 const PAGE_REQUEST: &str = "limit=25&offset=0&facets=status,category,store,country";
 
@@ -32,10 +34,11 @@ pub async fn figures(base: &str, queries: &[StaffQuery]) {
     let started = Instant::now();
     for round in 0..ROUNDS {
         for query in queries.iter().take(TYPED) {
+            // Select what the box holds and type over it, as staff do (a
+            // WebDriver clear would fire no input event).
             let field = page.wait_for("#q").await;
-            field.clear().await.expect("clearing the box");
-            page.wait_for_results("").await;
-            field.send_keys(&query.q).await.expect("typing");
+            let keys = format!("{SELECT_ALL}{}", query.q);
+            field.send_keys(&keys).await.expect("typing");
             page.wait_for_results(&query.q).await;
             let painted = page
                 .until(
