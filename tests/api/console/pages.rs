@@ -248,3 +248,59 @@ async fn every_control_has_a_name_and_every_badge_a_word() {
     assert!(unnamed.is_empty(), "controls without a name: {unnamed:#?}");
     page.finish().await;
 }
+
+#[tokio::test]
+async fn an_agent_edits_tracking_with_field_errors_and_cancels_after_confirming() {
+    let Some((shop, page)) = Shop::in_browser().await else {
+        return;
+    };
+    page.sign_in(&Shop::page_of(&shop.jane), &shop.app.admin)
+        .await;
+    page.wait_for("#order[data-state=ready][data-version='1']")
+        .await;
+
+    // A carrier left blank: the API's field message shows beside the field.
+    page.wait_for("#edit-tracking-number")
+        .await
+        .send_keys("1Z999")
+        .await
+        .unwrap();
+    page.click("#edit-save").await;
+    let message = page
+        .text(".field-error[data-field='tracking.carrier']:not([hidden])")
+        .await;
+    assert!(!message.is_empty(), "the carrier's message is shown");
+    page.wait_for("#edit-carrier")
+        .await
+        .send_keys("DHL")
+        .await
+        .unwrap();
+    page.click("#edit-save").await;
+    page.wait_for("#order[data-state=ready][data-version='2']")
+        .await;
+    assert!(page.text("#order-tracking").await.contains("1Z999"));
+
+    // Cancelling asks first; once confirmed, the stock comes back.
+    page.click("#cancel-order").await;
+    assert!(
+        !page
+            .text("#confirm-dialog[open] #confirm-message")
+            .await
+            .is_empty()
+    );
+    page.click("#confirm-dialog[open] #confirm-yes").await;
+    page.wait_for(
+        "#order-status .badge[data-status=cancelled], #order-status[data-status=cancelled]",
+    )
+    .await;
+    let stock: i32 = sqlx::query_scalar("select stock from products where sku = 'MUG-BLUE'")
+        .fetch_one(&shop.app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stock, 100, "the cancelled order's mugs are back in stock");
+    assert!(
+        page.all("#cancel-order").await.is_empty(),
+        "a final order offers no cancel"
+    );
+    page.finish().await;
+}
