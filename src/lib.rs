@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod cli;
 pub mod db;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod keys;
 pub mod orders;
