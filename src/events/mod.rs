@@ -3,6 +3,8 @@
 //! the resource as committed in `data`. Readers follow the log by position;
 //! see `feed` for how a reader never skips an event that commits late.
 
+pub mod feed;
+pub mod routes;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
