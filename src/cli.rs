@@ -71,6 +71,11 @@ pub struct ServeArgs {
     /// generated and printed once.
     #[arg(long, env = "ORDERSEARCH_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
+    /// Days events are kept in the log before housekeeping prunes them (never
+    /// past a reader's position); an older feed cursor answers 410.
+    #[arg(long, env = "ORDERSEARCH_EVENT_RETENTION_DAYS", default_value_t = crate::startup::DEFAULT_EVENT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub event_retention_days: u32,
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -81,6 +86,7 @@ impl std::fmt::Debug for ServeArgs {
             .field("no_indexer", &self.no_indexer)
             .field("bind", &self.bind)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "***"))
+            .field("event_retention_days", &self.event_retention_days)
             .finish()
     }
 }
@@ -154,7 +160,8 @@ async fn serve_on(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     let engine = args.search.open(&args.db.data_dir).await?;
     let app =
         crate::startup::Application::build(db.pool.clone(), engine, args.bind, !args.no_indexer)
-            .await?;
+            .await?
+            .with_event_retention(args.event_retention_days);
     tracing::info!(address = %app.local_addr()?, "listening");
     app.run_until(crate::startup::shutdown_signal()).await
 }
