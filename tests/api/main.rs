@@ -7,6 +7,7 @@ mod authz;
 mod bad_input;
 mod body_bounds;
 mod catalog;
+mod events;
 mod indexer;
 mod meili;
 mod openapi;
