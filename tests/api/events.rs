@@ -425,3 +425,32 @@ async fn pruning_keeps_readers_and_recent_events_and_an_older_cursor_is_gone() {
     );
     assert_eq!(from_start[0]["id"], all[2]["id"]);
 }
+
+#[tokio::test]
+async fn a_subjects_events_read_in_version_order_even_when_the_later_writer_took_its_id_first() {
+    use ordersearch::events::{EventType, NewEvent, append};
+    let app = TestApp::spawn().await;
+    app.product("default", "MUG", "12.50", 100).await;
+    let created = place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
+    let mut order: ordersearch::orders::model::Order =
+        serde_json::from_value(created.clone()).unwrap();
+    // `early` takes its transaction id first but writes the subject's later version.
+    let mut early = app.pool.begin().await.unwrap();
+    sqlx::query("select pg_current_xact_id()")
+        .execute(&mut *early)
+        .await
+        .unwrap();
+    let mut late = app.pool.begin().await.unwrap();
+    order.version = 2;
+    let second = NewEvent::order(EventType::OrderUpdated, &order).unwrap();
+    append(&mut late, &[second]).await.unwrap();
+    late.commit().await.unwrap();
+    order.version = 3;
+    let third = NewEvent::order(EventType::OrderUpdated, &order).unwrap();
+    append(&mut early, &[third]).await.unwrap();
+    early.commit().await.unwrap();
+
+    let events = events_of(&app, &created["id"], 3).await;
+    let versions: Vec<&Value> = events.iter().map(|e| &e["subject_version"]).collect();
+    assert_eq!(versions, [&json!(1), &json!(2), &json!(3)]);
+}
