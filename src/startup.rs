@@ -60,6 +60,7 @@ pub struct Application {
     state: AppState,
     run_indexer: bool,
     event_retention_days: u32,
+    relay_url: Option<String>,
 }
 
 impl Application {
@@ -78,7 +79,14 @@ impl Application {
             state,
             run_indexer,
             event_retention_days: DEFAULT_EVENT_RETENTION_DAYS,
+            relay_url: None,
         })
+    }
+
+    /// Relays the event log to the AMQP broker at `url`, when one is given.
+    pub fn with_relay(mut self, url: Option<String>) -> Self {
+        self.relay_url = url;
+        self
     }
 
     /// Keeps events this many days before housekeeping prunes them.
@@ -114,6 +122,10 @@ impl Application {
                 stopped.clone(),
             )),
         ];
+        if let Some(url) = self.relay_url {
+            let relay = crate::events::relay::run(self.state.db.clone(), url, stopped.clone());
+            background.push(tokio::spawn(relay));
+        }
         if self.run_indexer {
             // Off the start path (a slow engine must not delay serving), and
             // before the indexer, whose first delivery would make a lost

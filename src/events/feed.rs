@@ -185,6 +185,43 @@ pub struct LogStatus {
     pub oldest_created_at: Option<DateTime<Utc>>,
     /// Events retained (an exact count).
     pub events: i64,
+    /// The RabbitMQ relay's lag; absent when no relay has run.
+    pub relay: Option<ReaderLag>,
+}
+
+/// How far a reader of the log is behind.
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct ReaderLag {
+    /// Committed events after its position.
+    pub events_behind: i64,
+    /// Age of the oldest of them, in milliseconds (0 when none).
+    pub oldest_pending_age_ms: i64,
+    /// When its position last moved.
+    pub last_advanced_at: DateTime<Utc>,
+}
+
+/// The lag of the reader `name` over the events `scope` sees; `None` if it never ran.
+pub async fn reader_lag(
+    conn: &mut PgConnection,
+    name: &str,
+    scope: &StoreScope,
+) -> Result<Option<ReaderLag>, ApiError> {
+    let lag = sqlx::query_as(
+        "select count(e.id) as events_behind,
+                coalesce((extract(epoch from now() - min(e.created_at)) * 1000)::bigint, 0)
+                    as oldest_pending_age_ms,
+                r.updated_at as last_advanced_at
+         from event_readers r
+         left join events e on (e.xact_id, e.id) > (r.xact_id, r.id)
+                            and ($2::text is null or e.store_id = $2)
+         where r.name = $1
+         group by r.updated_at",
+    )
+    .bind(name)
+    .bind(scope.filter())
+    .fetch_optional(conn)
+    .await?;
+    Ok(lag)
 }
 
 /// Head, oldest and count of the events `scope` sees.
@@ -210,8 +247,9 @@ pub async fn status(conn: &mut PgConnection, scope: &StoreScope) -> Result<LogSt
                 (select count(*) from seen) as events",
     )
     .bind(scope.filter())
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await?;
+    let relay = reader_lag(conn, super::relay::READER, scope).await?;
     Ok(LogStatus {
         head_cursor: crate::http::pagination::encode_cursor(&head),
         head_event_id: summary.head_id.map(public_id),
@@ -219,6 +257,7 @@ pub async fn status(conn: &mut PgConnection, scope: &StoreScope) -> Result<LogSt
         oldest_event_id: summary.oldest_id.map(public_id),
         oldest_created_at: summary.oldest_at,
         events: summary.events,
+        relay,
     })
 }
 

@@ -4,6 +4,7 @@
 //! see `feed` for how a reader never skips an event that commits late.
 
 pub mod feed;
+pub mod relay;
 pub mod routes;
 
 use chrono::{DateTime, Utc};
