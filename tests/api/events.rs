@@ -10,6 +10,7 @@ use crate::helpers::{TestApp, eventually};
 use crate::orders::place;
 
 mod race;
+mod relay;
 
 /// `GET /v1/events?{query}` as the admin, asserting a 200.
 pub(crate) async fn feed_page(app: &TestApp, key: &str, query: &str) -> Value {
