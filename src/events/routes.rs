@@ -163,8 +163,9 @@ async fn get_event(
     Ok(Json(feed::get(&state.db, &scope, id).await?))
 }
 
-/// The log's head, its oldest retained event and its size, as the key's scope
-/// sees them. Relay and webhook lag will be reported here once those exist.
+/// The log's head, its oldest retained event, its size and the RabbitMQ relay's
+/// lag (once a relay has run), as the key's scope sees them. Webhook lag will be
+/// reported here once webhooks exist.
 #[utoipa::path(get, path = "/v1/events/status", tag = "events",
     responses((status = 200, body = LogStatus)))]
 async fn events_status(
