@@ -37,6 +37,8 @@ pub enum Command {
     Reindex(SearchArgs),
     /// Compare the search index with the database and repair differences.
     Reconcile(SearchArgs),
+    /// Run the RabbitMQ event relay alone (one per deployment; others stand by).
+    Relay(RelayArgs),
     /// Maintain the analytics rollups (`rollups rebuild`).
     Rollups(crate::analytics::cli::RollupsArgs),
 }
@@ -55,6 +57,35 @@ pub struct SearchArgs {
     pub search: SearchConfig,
 }
 
+/// Where the event relay publishes. The URL may hold credentials: never logged.
+#[derive(Clone, clap::Args)]
+pub struct AmqpArgs {
+    /// AMQP broker URL, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`; when set, the
+    /// relay publishes every event to the topic exchange `ordersearch.events`.
+    #[arg(
+        long = "amqp-url",
+        env = "ORDERSEARCH_AMQP_URL",
+        hide_env_values = true
+    )]
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for AmqpArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AmqpArgs")
+            .field("url", &self.url.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RelayArgs {
+    #[command(flatten)]
+    pub db: DatabaseConfig,
+    #[command(flatten)]
+    pub amqp: AmqpArgs,
+}
+
 #[derive(clap::Args)]
 pub struct ServeArgs {
     #[command(flatten)]
@@ -71,6 +102,13 @@ pub struct ServeArgs {
     /// generated and printed once.
     #[arg(long, env = "ORDERSEARCH_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
+    /// Days events are kept in the log before housekeeping prunes them (never
+    /// past a reader's position); an older feed cursor answers 410.
+    #[arg(long, env = "ORDERSEARCH_EVENT_RETENTION_DAYS", default_value_t = crate::startup::DEFAULT_EVENT_RETENTION_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub event_retention_days: u32,
+    #[command(flatten)]
+    pub amqp: AmqpArgs,
 }
 
 impl std::fmt::Debug for ServeArgs {
@@ -81,6 +119,8 @@ impl std::fmt::Debug for ServeArgs {
             .field("no_indexer", &self.no_indexer)
             .field("bind", &self.bind)
             .field("admin_key", &self.admin_key.as_ref().map(|_| "***"))
+            .field("event_retention_days", &self.event_retention_days)
+            .field("amqp", &self.amqp)
             .finish()
     }
 }
@@ -135,6 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Indexer(args) => with_search(args, SearchTask::Indexer).await,
         Command::Reindex(args) => with_search(args, SearchTask::Reindex).await,
         Command::Reconcile(args) => with_search(args, SearchTask::Reconcile).await,
+        Command::Relay(args) => relay(args).await,
     }
 }
 
@@ -154,9 +195,31 @@ async fn serve_on(db: &Database, args: &ServeArgs) -> anyhow::Result<()> {
     let engine = args.search.open(&args.db.data_dir).await?;
     let app =
         crate::startup::Application::build(db.pool.clone(), engine, args.bind, !args.no_indexer)
-            .await?;
+            .await?
+            .with_event_retention(args.event_retention_days)
+            .with_relay(args.amqp.url.clone());
     tracing::info!(address = %app.local_addr()?, "listening");
     app.run_until(crate::startup::shutdown_signal()).await
+}
+
+async fn relay(args: RelayArgs) -> anyhow::Result<()> {
+    let url = args
+        .amqp
+        .url
+        .context("set ORDERSEARCH_AMQP_URL (or --amqp-url) to the broker to publish to")?;
+    let db = Database::open(&args.db).await?;
+    let result = async {
+        db.migrate().await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let relay = tokio::spawn(crate::events::relay::run(db.pool.clone(), url, stopped));
+        crate::startup::shutdown_signal().await;
+        let _ = stop.send(true);
+        relay.await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let closed = db.close().await;
+    result.and(closed)
 }
 
 async fn keys(args: KeysArgs) -> anyhow::Result<()> {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod console;
 pub mod db;
 pub mod domain;
+pub mod events;
 pub mod http;
 pub mod keys;
 pub mod orders;

@@ -15,13 +15,16 @@ use tokio::sync::watch;
 use crate::search::engine::SearchEngine;
 use crate::state::AppState;
 
-/// How often expired idempotency records are purged.
+/// How often expired idempotency records and events past retention are purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(3600);
 /// How often the search backlog gauges are refreshed.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 /// A gauge refresh slower than `GAUGE_INTERVAL / GAUGE_PACE` waits this many
 /// times its own length before the next.
 const GAUGE_PACE: u32 = 20;
+
+/// Days events are kept unless configured otherwise.
+pub const DEFAULT_EVENT_RETENTION_DAYS: u32 = 30;
 
 /// Connections kept free of API requests, for the indexer and housekeeping.
 const RESERVED_CONNECTIONS: u32 = 3;
@@ -56,6 +59,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     run_indexer: bool,
+    event_retention_days: u32,
+    relay_url: Option<String>,
 }
 
 impl Application {
@@ -73,7 +78,21 @@ impl Application {
             router: crate::http::router(state.clone()),
             state,
             run_indexer,
+            event_retention_days: DEFAULT_EVENT_RETENTION_DAYS,
+            relay_url: None,
         })
+    }
+
+    /// Relays the event log to the AMQP broker at `url`, when one is given.
+    pub fn with_relay(mut self, url: Option<String>) -> Self {
+        self.relay_url = url;
+        self
+    }
+
+    /// Keeps events this many days before housekeeping prunes them.
+    pub fn with_event_retention(mut self, days: u32) -> Self {
+        self.event_retention_days = days;
+        self
     }
 
     pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
@@ -97,7 +116,16 @@ impl Application {
                 stopped.clone(),
             )),
             tokio::spawn(compact_rollups(self.state.db.clone(), stopped.clone())),
+            tokio::spawn(prune_events(
+                self.state.db.clone(),
+                self.event_retention_days,
+                stopped.clone(),
+            )),
         ];
+        if let Some(url) = self.relay_url {
+            let relay = crate::events::relay::run(self.state.db.clone(), url, stopped.clone());
+            background.push(tokio::spawn(relay));
+        }
         if self.run_indexer {
             // Off the start path (a slow engine must not delay serving), and
             // before the indexer, whose first delivery would make a lost
@@ -172,6 +200,18 @@ async fn purge_idempotency_keys(pool: PgPool, stopped: watch::Receiver<bool>) {
                 error = format!("{error:#}"),
                 "purging idempotency keys failed"
             ),
+        }
+    })
+    .await;
+}
+
+/// Deletes events past retention (`events::feed::prune`).
+async fn prune_events(pool: PgPool, retention_days: u32, stopped: watch::Receiver<bool>) {
+    every(PURGE_INTERVAL, stopped, || async {
+        match crate::events::feed::prune(&pool, retention_days).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned events past retention"),
+            Err(error) => tracing::warn!(error = %error, "pruning events failed"),
         }
     })
     .await;

@@ -49,6 +49,9 @@ pub enum ApiError {
     },
     #[error("precondition failed: the resource has changed")]
     PreconditionFailed,
+    /// An event cursor older than retention: events after it may be pruned.
+    #[error("the cursor is older than the events retained; start again without `after`")]
+    CursorExpired,
     #[error("request body over {0} bytes")]
     PayloadTooLarge(usize),
     #[error("unsupported media type")]
@@ -95,6 +98,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::CursorExpired => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -115,6 +119,7 @@ impl ApiError {
             Self::NotFound(_) => "not-found",
             Self::Conflict { kind, .. } => kind,
             Self::PreconditionFailed => "precondition-failed",
+            Self::CursorExpired => "cursor-expired",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::MethodNotAllowed => "method-not-allowed",

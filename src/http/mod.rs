@@ -42,6 +42,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "search", description = "Staff search, export and index administration"),
         (name = "saved-searches", description = "Named staff queries, private or shared with the store's team"),
         (name = "analytics", description = "Sales figures from rollups"),
+        (name = "events", description = "The event log: a gap-free pull feed of every change"),
         (name = "operations", description = "Health, readiness and metrics; no key needed"),
     )
 )]
@@ -59,8 +60,12 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The OpenAPI document and the routes it describes.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// The OpenAPI document and the routes it describes. Each request holds a
+/// database permit (`middleware::limit_database_work`), except on the event
+/// feed, whose long polls take one per read instead of one for the wait.
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let limit =
+        axum::middleware::from_fn_with_state(state.clone(), middleware::limit_database_work);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::stores::routes::router())
         .merge(crate::keys::routes::router())
@@ -70,16 +75,15 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::orders::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(ops::router())
+        .route_layer(limit)
+        .merge(crate::events::routes::router())
         .split_for_parts()
 }
 
 /// The whole application: routes, docs, fallbacks and middleware.
 pub fn router(state: AppState) -> Router {
-    let (routes, openapi) = api();
-    let limit =
-        axum::middleware::from_fn_with_state(state.clone(), middleware::limit_database_work);
+    let (routes, openapi) = api(&state);
     routes
-        .route_layer(limit)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .merge(crate::console::router())
         .fallback(middleware::route_not_found)

@@ -1,6 +1,8 @@
 //! Creating an order: one transaction that resolves the items, snapshots the
-//! products, reserves stock, writes the order, its items and the `created`
-//! event, and stamps the order for the search outbox (invariant 1).
+//! products, reserves stock, writes the order, its items, the `created`
+//! timeline entry and the `order.created` event (with `product.stock_low` for
+//! each product the reservation takes below its threshold), and stamps the
+//! order for the search outbox (invariant 1).
 //!
 //! Stock can never be oversold: the products are locked in id order (so two
 //! orders for the same products cannot deadlock), checked, then decremented.
@@ -11,11 +13,13 @@ use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::model::{NewItem, NewOrder, Order, Status};
+use super::model::{NewItem, NewOrder, Order, OrderItem, Status};
 use super::repo::{self, ORDER_COLUMNS, OrderRef, OrderRow};
 use crate::domain::Money;
+use crate::events::{self, EventType, NewEvent};
 use crate::http::auth::StoreScope;
 use crate::http::error::{ApiError, FieldError};
+use crate::products::{COLUMNS as PRODUCT_COLUMNS, Product};
 
 /// Largest order total (fits `numeric(14, 2)`).
 const MAX_TOTAL: i64 = 999_999_999_999;
@@ -37,6 +41,24 @@ struct CatalogRow {
 struct Line {
     product: CatalogRow,
     quantity: i32,
+}
+
+impl Line {
+    /// The line as the order shows it.
+    fn item(&self, order_id: Uuid, line: i32) -> OrderItem {
+        let product = &self.product;
+        OrderItem {
+            order_id,
+            line,
+            product_id: product.id,
+            sku: product.sku.clone(),
+            name: product.name.clone(),
+            category: product.category.clone(),
+            unit_price: product.price,
+            quantity: self.quantity,
+            line_total: product.price.times(self.quantity),
+        }
+    }
 }
 
 /// Creates the order in `store`; `actor` is the acting key's name.
@@ -100,7 +122,7 @@ pub async fn insert_order(
     let Some(row) = inserted else {
         return Err(duplicate_external_id(conn, store, new.external_id.as_deref()).await);
     };
-    reserve_stock(conn, &lines).await?;
+    let reserved = reserve_stock(conn, &lines).await?;
     insert_items(conn, order_id, &lines).await?;
     let data = json!({ "external_id": new.external_id, "lines": lines.len(), "total": total });
     repo::record_event(
@@ -112,8 +134,21 @@ pub async fn insert_order(
         data,
     )
     .await?;
-    let mut orders = repo::with_items(conn, vec![row]).await?;
-    orders.pop().ok_or(ApiError::NotFound("order"))
+    // The order as committed, from what this transaction wrote (no re-read).
+    let items = (1..).zip(&lines).map(|(n, line)| line.item(order_id, n));
+    let order = row.into_order(items.collect());
+    let mut changes = vec![NewEvent::order(EventType::OrderCreated, &order)?];
+    for product in &reserved {
+        let before = lines
+            .iter()
+            .find(|line| line.product.id == product.id)
+            .map_or(product.stock, |line| line.product.stock);
+        if events::crosses_low_stock(before, product.stock, product.low_stock_threshold) {
+            changes.push(NewEvent::product(EventType::ProductStockLow, product)?);
+        }
+    }
+    events::append(conn, &changes).await?;
+    Ok(order)
 }
 
 /// Finds every requested product in the store, locked in id order, and merges
@@ -207,7 +242,8 @@ async fn resolve_lines(
 }
 
 /// Decrements stock for every line, or answers 409 naming each short line.
-async fn reserve_stock(conn: &mut PgConnection, lines: &[Line]) -> Result<(), ApiError> {
+/// Returns the products as the reservation left them.
+async fn reserve_stock(conn: &mut PgConnection, lines: &[Line]) -> Result<Vec<Product>, ApiError> {
     let short: Vec<serde_json::Value> = lines
         .iter()
         .filter(|line| line.product.stock < line.quantity)
@@ -228,20 +264,20 @@ async fn reserve_stock(conn: &mut PgConnection, lines: &[Line]) -> Result<(), Ap
     let ids: Vec<Uuid> = lines.iter().map(|line| line.product.id).collect();
     let quantities: Vec<i32> = lines.iter().map(|line| line.quantity).collect();
     // The rows are locked already; `stock >= qty` keeps the no-oversell rule local too.
-    let updated = sqlx::query(
-        "update products p set stock = p.stock - r.quantity, updated_at = now()
-         from unnest($1::uuid[], $2::int[]) as r(id, quantity)
-         where p.id = r.id and p.stock >= r.quantity",
-    )
+    let updated: Vec<Product> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update products set stock = stock - r.quantity, updated_at = now()
+         from unnest($1::uuid[], $2::int[]) as r(product_id, quantity)
+         where id = r.product_id and stock >= r.quantity
+         returning {PRODUCT_COLUMNS}"
+    )))
     .bind(&ids)
     .bind(&quantities)
-    .execute(&mut *conn)
-    .await?
-    .rows_affected();
-    if updated != lines.len() as u64 {
+    .fetch_all(&mut *conn)
+    .await?;
+    if updated.len() != lines.len() {
         return Err(anyhow::anyhow!("stock changed under a row lock").into());
     }
-    Ok(())
+    Ok(updated)
 }
 
 async fn insert_items(

@@ -1,6 +1,9 @@
 //! Changing an order: status transitions (cancel releases stock), shipping,
 //! tracking, tags and note, and soft deletion. Each change is one transaction
-//! that bumps `version` and the outbox change stamp and writes timeline events.
+//! that bumps `version` and the outbox change stamp and writes timeline entries
+//! and its one event in the log: `order.cancelled`, `order.status_changed`,
+//! `order.updated` (edits without a status move) or `order.deleted` (also for
+//! the cancel inside a delete, whose `data` shows it).
 
 use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
@@ -9,6 +12,7 @@ use uuid::Uuid;
 use super::create::reload;
 use super::model::{Order, OrderPatch, Status};
 use super::repo::{self, OrderRef, OrderRow};
+use crate::events::{self, EventType, NewEvent};
 use crate::http::auth::{Principal, Role, StoreScope};
 use crate::http::error::ApiError;
 
@@ -88,7 +92,17 @@ pub async fn update_order(
     if new_status.is_some() {
         crate::analytics::rollups::record_transition(conn, row.id, Some((current, false))).await?;
     }
-    reload(conn, scope, row.id).await
+    let order = reload(conn, scope, row.id).await?;
+    let event = match new_status {
+        Some(Status::Cancelled) => Some(NewEvent::order(EventType::OrderCancelled, &order)?),
+        Some(_) => Some(NewEvent::status_changed(&order, current)?),
+        None if was_edited || note_changed => {
+            Some(NewEvent::order(EventType::OrderUpdated, &order)?)
+        }
+        None => None,
+    };
+    events::append(conn, event.as_slice()).await?;
+    Ok(order)
 }
 
 /// Support staff may edit notes and tags and cancel; nothing else.
@@ -127,7 +141,9 @@ pub async fn delete_order(
     repo::record_event(conn, row.id, "deleted", actor, (None, None), json!({})).await?;
     bump(conn, row.id).await?;
     crate::analytics::rollups::record_transition(conn, row.id, Some((row.status(), false))).await?;
-    reload(conn, scope, row.id).await
+    let order = reload(conn, scope, row.id).await?;
+    events::append(conn, &[NewEvent::order(EventType::OrderDeleted, &order)?]).await?;
+    Ok(order)
 }
 
 /// Locks a not-deleted order and checks `If-Match`.

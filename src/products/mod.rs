@@ -10,6 +10,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::domain::{Money, rules};
+use crate::events::{self, EventType, NewEvent};
 use crate::http::auth::StoreScope;
 use crate::http::error::{ApiError, ResultExt};
 
@@ -28,6 +29,8 @@ pub struct Product {
     /// Unit cost, for margin analytics; null when unknown.
     pub cost: Option<Money>,
     pub stock: i32,
+    /// Stock falling below this emits `product.stock_low`.
+    pub low_stock_threshold: i32,
     pub active: bool,
     pub version: i32,
     pub created_at: DateTime<Utc>,
@@ -59,12 +62,24 @@ pub struct NewProduct {
     #[validate(range(min = 0, max = MAX_STOCK))]
     #[schema(minimum = 0, maximum = 1000000000)]
     pub stock: i32,
+    /// Stock falling below this emits `product.stock_low`.
+    #[serde(default = "default_low_stock_threshold")]
+    #[validate(range(min = 0, max = MAX_STOCK))]
+    #[schema(minimum = 0, maximum = 1000000000, default = 5)]
+    pub low_stock_threshold: i32,
     #[serde(default = "active_by_default")]
     pub active: bool,
 }
 
 fn active_by_default() -> bool {
     true
+}
+
+/// The threshold a product gets when none is given (as the column's default).
+const DEFAULT_LOW_STOCK_THRESHOLD: i32 = 5;
+
+fn default_low_stock_threshold() -> i32 {
+    DEFAULT_LOW_STOCK_THRESHOLD
 }
 
 /// A partial update; absent fields are kept. `cost: null` clears the cost.
@@ -94,6 +109,9 @@ pub struct ProductPatch {
     #[validate(range(min = -MAX_STOCK, max = MAX_STOCK))]
     #[schema(minimum = -1000000000, maximum = 1000000000)]
     pub stock_delta: Option<i32>,
+    #[validate(range(min = 0, max = MAX_STOCK))]
+    #[schema(minimum = 0, maximum = 1000000000)]
+    pub low_stock_threshold: Option<i32>,
     pub active: Option<bool>,
 }
 
@@ -106,16 +124,20 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-const COLUMNS: &str = "id, store_id as store, sku, name, description, category, price, cost, stock, active, version, created_at, updated_at";
+/// The columns of `Product`, in order.
+pub(crate) const COLUMNS: &str = "id, store_id as store, sku, name, description, category, price, cost, stock, \
+    low_stock_threshold, active, version, created_at, updated_at";
 
+/// Creates a product and its `product.created` event, in the caller's transaction.
 pub async fn insert(
     conn: &mut PgConnection,
     store: &str,
     new: &NewProduct,
 ) -> Result<Product, ApiError> {
-    sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into products (id, store_id, sku, name, description, category, price, cost, stock, active)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    let product: Product = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into products (id, store_id, sku, name, description, category, price, cost, stock,
+                               active, low_stock_threshold)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          returning {COLUMNS}"
     )))
     .bind(Uuid::now_v7())
@@ -128,7 +150,8 @@ pub async fn insert(
     .bind(new.cost)
     .bind(new.stock)
     .bind(new.active)
-    .fetch_one(conn)
+    .bind(new.low_stock_threshold)
+    .fetch_one(&mut *conn)
     .await
     .on_constraint("products_store_sku_key", || {
         ApiError::conflict(
@@ -136,7 +159,13 @@ pub async fn insert(
             format!("sku `{}` already exists in store `{store}`", new.sku),
             serde_json::json!({ "errors": [{ "field": "sku", "message": "already exists in this store" }] }),
         )
-    })
+    })?;
+    events::append(
+        conn,
+        &[NewEvent::product(EventType::ProductCreated, &product)?],
+    )
+    .await?;
+    Ok(product)
 }
 
 /// Filters of the product list.
@@ -181,7 +210,17 @@ pub async fn get(pool: &PgPool, scope: &StoreScope, id: Uuid) -> Result<Product,
     .ok_or(ApiError::NotFound("product"))
 }
 
-/// Applies a patch in one statement; `expected_version` is the `If-Match` check.
+/// A product as an update left it, and whether its stock crossed below its threshold.
+#[derive(sqlx::FromRow)]
+struct Updated {
+    #[sqlx(flatten)]
+    product: Product,
+    crossed_low: bool,
+}
+
+/// Applies a patch in one transaction with its `product.updated` event (and
+/// `product.stock_low` when the stock crosses below the threshold);
+/// `expected_version` is the `If-Match` check.
 pub async fn update(
     pool: &PgPool,
     scope: &StoreScope,
@@ -195,16 +234,21 @@ pub async fn update(
             "give either stock or stock_delta, not both",
         ));
     }
-    let updated: Option<Product> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "update products set
+    let mut tx = pool.begin().await?;
+    // `old` reads the row under the update's own lock, for the stock before.
+    let updated: Option<Updated> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update products p set
             name = coalesce($4, name), description = coalesce($5, description),
             category = coalesce($6, category), price = coalesce($7, price),
             cost = case when $8 then $9 else cost end,
-            stock = coalesce($10, stock + coalesce($11, 0)),
+            stock = coalesce($10, p.stock + coalesce($11, 0)),
+            low_stock_threshold = coalesce($13, p.low_stock_threshold),
             active = coalesce($12, active),
             version = version + 1, updated_at = now()
-         where id = $1 and ($2::text is null or store_id = $2) and ($3::int is null or version = $3)
-         returning {COLUMNS}"
+         from (select id, stock from products where id = $1 for update) old
+         where p.id = old.id and ($2::text is null or store_id = $2) and ($3::int is null or version = $3)
+         returning {}, old.stock >= p.low_stock_threshold and p.stock < p.low_stock_threshold as crossed_low",
+        qualified_columns()
     )))
     .bind(id)
     .bind(scope.filter())
@@ -218,7 +262,8 @@ pub async fn update(
     .bind(patch.stock)
     .bind(patch.stock_delta)
     .bind(patch.active)
-    .fetch_optional(pool)
+    .bind(patch.low_stock_threshold)
+    .fetch_optional(&mut *tx)
     .await
     .on_constraint("products_stock_check", || {
         ApiError::conflict(
@@ -227,12 +272,30 @@ pub async fn update(
             serde_json::Value::Null,
         )
     })?;
-    match updated {
-        Some(product) => Ok(product),
+    let Some(Updated {
+        product,
+        crossed_low,
+    }) = updated
+    else {
+        drop(tx);
         // Tell "changed since" from "not there" only after the atomic attempt failed.
-        None => {
-            get(pool, scope, id).await?;
-            Err(ApiError::PreconditionFailed)
-        }
+        get(pool, scope, id).await?;
+        return Err(ApiError::PreconditionFailed);
+    };
+    let mut changes = vec![NewEvent::product(EventType::ProductUpdated, &product)?];
+    if crossed_low {
+        changes.push(NewEvent::product(EventType::ProductStockLow, &product)?);
     }
+    events::append(&mut tx, &changes).await?;
+    tx.commit().await?;
+    Ok(product)
+}
+
+/// `COLUMNS` qualified by the updated row's alias `p` (`old` has an `id` too).
+fn qualified_columns() -> String {
+    COLUMNS
+        .split(", ")
+        .map(|column| format!("p.{}", column.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -21,7 +21,7 @@ use axum::http::Method;
 use ordersearch::http::auth::Role::{self, Admin, Analyst, Support, Writer};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResponse};
+use crate::helpers::{TestApp, TestResponse, eventually};
 
 /// Every role, in the order the tables print them.
 pub(crate) const ALL_ROLES: [Role; 4] = [Admin, Writer, Support, Analyst];
@@ -110,6 +110,11 @@ pub(crate) const ROUTES: &[Route] = &[
     .other_store(200),
     Route::new("GET", "/v1/analytics/sales/hourly", &[Admin, Analyst]),
     Route::new("GET", "/v1/analytics/orders/summary", &[Admin, Analyst]),
+    // The event feed: admins; a store-scoped admin reads its store's events. The
+    // list looks for its fixture among the few `product.stock_low` events.
+    Route::new("GET", "/v1/events", &[Admin]).query("types=product.stock_low"),
+    Route::new("GET", "/v1/events/{id}", &[Admin]),
+    Route::new("GET", "/v1/events/status", &[Admin]),
 ];
 
 /// One row of the table.
@@ -132,6 +137,8 @@ pub(crate) struct Route {
     /// Roles not in `allowed` that still pass the route's role check (they may act
     /// on resources of their own): another store's resource is a 404 for them too.
     pub gate: &'static [Role],
+    /// Query parameters a list is called with besides `limit=200`.
+    pub query: Option<&'static str>,
 }
 
 impl Route {
@@ -149,6 +156,7 @@ impl Route {
             success: None,
             other_store: None,
             gate: &[],
+            query: None,
         }
     }
 
@@ -169,6 +177,11 @@ impl Route {
 
     pub(crate) const fn status(mut self, success: u16) -> Route {
         self.success = Some(success);
+        self
+    }
+
+    pub(crate) const fn query(mut self, query: &'static str) -> Route {
+        self.query = Some(query);
         self
     }
 
@@ -405,8 +418,28 @@ pub(crate) async fn fixture(app: &TestApp, path: &str, store: &str) -> String {
             );
             created.body["id"].as_str().unwrap().to_string()
         }
+        "events" => stock_low_event(app, store).await,
         other => panic!("no fixture for `{other}` (in {path}): add one to authz::fixture"),
     }
+}
+
+/// A fresh `product.stock_low` event of `store` (an order takes a product from its
+/// threshold to below it), once the feed can read it; returns its id.
+async fn stock_low_event(app: &TestApp, store: &str) -> String {
+    let sku = format!("LOW-{}", unique());
+    let product = app.product(store, &sku, "2.50", 5).await;
+    let order = json!({"store": store, "customer": {"id": "cus_low"}, "items": [{"sku": sku, "quantity": 1}]});
+    let created = app.post("/v1/orders", &order).key(&app.admin).send().await;
+    assert_eq!(created.status, 201, "fixture order: {}", created.body);
+    let query = format!("/v1/events?types=product.stock_low&store={store}&limit=200");
+    eventually("the fixture's stock_low event", || async {
+        let listed = app.get(&query).key(&app.admin).send().await;
+        rows(&listed.body)
+            .iter()
+            .find(|event| event["subject_id"] == product["id"])
+            .and_then(|event| event["id"].as_str().map(str::to_string))
+    })
+    .await
 }
 
 /// The collection a path belongs to: `/v1/products/{id}` → `/v1/products`.
@@ -549,10 +582,10 @@ async fn check(world: &World, route: Route, role: Role, scope: Scope) -> Checked
         None
     };
     let path = fill(route.path, resource.as_deref().unwrap_or_default());
-    let path = if route.is_list() {
-        format!("{path}?limit=200")
-    } else {
-        path
+    let path = match (route.is_list(), route.query) {
+        (true, Some(query)) => format!("{path}?limit=200&{query}"),
+        (true, None) => format!("{path}?limit=200"),
+        (false, _) => path,
     };
     // A call that must be refused must also change nothing.
     let refused_write = route.method != "GET" && expected >= 400 && observable(&route);

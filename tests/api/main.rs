@@ -9,6 +9,7 @@ mod body_bounds;
 mod catalog;
 mod cluster;
 mod console;
+mod events;
 mod indexer;
 mod meili;
 mod openapi;

@@ -121,6 +121,8 @@ async fn get_with(app: &TestApp, path: &str, name: &str, value: i64) -> TestResp
 #[tokio::test]
 async fn every_documented_bound_of_a_query_parameter_is_the_enforced_one() {
     let app = TestApp::spawn().await;
+    // An event to read, so the feed's long poll at its `wait` bound answers at once.
+    app.product("default", "BOUND", "1.00", 1).await;
     let document = document(&app).await;
     let mut checked = BTreeSet::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
@@ -163,6 +165,8 @@ async fn every_documented_bound_of_a_query_parameter_is_the_enforced_one() {
         "/v1/orders/search offset",
         "/v1/analytics/products/top limit",
         "/v1/analytics/products/top-bought-yesterday limit",
+        "/v1/events limit",
+        "/v1/events wait",
     ]
     .map(String::from)
     .into();
