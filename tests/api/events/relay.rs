@@ -72,8 +72,7 @@ struct Received {
 async fn relay_publishes_every_event_once_per_id_in_version_order_across_a_cut_connection() {
     let url = broker_url();
     let Ok((_consumer_connection, channel)) = relay::open_channel(&url).await else {
-        eprintln!("skipped: no AMQP broker answers at AMQP_URL or 127.0.0.1:5672");
-        return;
+        return crate::helpers::skipped("no AMQP broker answers at AMQP_URL or 127.0.0.1:5672");
     };
     let queue = channel
         .queue_declare(
