@@ -156,18 +156,7 @@ async fn main() {
     let quiet = [("ORDERSEARCH_NO_INDEXER", "true")];
     let (plain, _) = start_server_with(Some(&url), temp_dir("events-plain"), &quiet).await;
     let http = client(CONCURRENCY);
-    for n in 0..PRODUCTS {
-        let body = json!({"sku": format!("SKU-{n}"), "name": format!("Product {n}"), "category": "Bench",
-                          "price": "9.99", "cost": "4.00", "stock": 1_000_000});
-        let response = http
-            .post(format!("{}/v1/products", plain.base))
-            .bearer_auth(ADMIN_KEY)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success());
-    }
+    support::create_products(&http, &plain.base, PRODUCTS).await;
 
     let before = throughput(&plain, "before").await;
     let relaying = [

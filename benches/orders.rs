@@ -48,18 +48,7 @@ async fn main() {
     let (url, pool) = fresh_database("bench_orders").await;
     let (server, _) = start_server(Some(&url), temp_dir("orders")).await;
     let http = client(CONCURRENCY);
-    for n in 0..PRODUCTS {
-        let body = json!({"sku": format!("SKU-{n}"), "name": format!("Product {n}"), "category": "Bench",
-                          "price": "9.99", "cost": "4.00", "stock": 1_000_000});
-        let response = http
-            .post(format!("{}/v1/products", server.base))
-            .bearer_auth(ADMIN_KEY)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert!(response.status().is_success());
-    }
+    support::create_products(&http, &server.base, PRODUCTS).await;
 
     let base = server.base.clone();
     if !std::env::args().any(|arg| arg == "bursts") {

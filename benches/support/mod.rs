@@ -335,3 +335,20 @@ pub fn client(concurrency: usize) -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// Creates `count` products `SKU-0`… in `default` through the API, each with
+/// stock enough for any run, for order benches to order from.
+pub async fn create_products(http: &reqwest::Client, base: &str, count: usize) {
+    for n in 0..count {
+        let body = serde_json::json!({"sku": format!("SKU-{n}"), "name": format!("Product {n}"),
+            "category": "Bench", "price": "9.99", "cost": "4.00", "stock": 1_000_000});
+        let response = http
+            .post(format!("{base}/v1/products"))
+            .bearer_auth(ADMIN_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+}
