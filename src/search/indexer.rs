@@ -314,6 +314,11 @@ async fn acknowledge(
     let ids: Vec<Uuid> = delivered.iter().map(|(id, _)| *id).collect();
     let stamps: Vec<i64> = delivered.iter().map(|(_, stamp)| *stamp).collect();
     let mut tx = conn.begin().await?;
+    // `search_state` before the orders, as a rebuild's swap takes them: in the
+    // other order, the two could deadlock.
+    sqlx::query("select 1 from search_state for update")
+        .execute(&mut *tx)
+        .await?;
     sqlx::query(
         "update orders o set indexed_stamp = greatest(o.indexed_stamp, d.stamp)
          from unnest($1::uuid[], $2::bigint[]) as d(id, stamp)

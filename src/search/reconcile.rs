@@ -71,10 +71,17 @@ pub async fn reconcile(pool: &PgPool, engine: &SearchEngine) -> anyhow::Result<R
                 Some(_) => {}
             }
         }
+        // `search_state` first, as the indexer and a rebuild's swap lock it
+        // before the many order rows they update (no deadlock between them).
+        let mut tx = pool.begin().await?;
+        sqlx::query("select 1 from search_state for update")
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("update orders set indexed_stamp = 0 where id = any($1)")
             .bind(&requeue)
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
     }
     let orphans: Vec<Uuid> = indexed.into_keys().collect();
     report.orphans += orphans.len() as u64;

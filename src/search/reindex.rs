@@ -68,6 +68,51 @@ pub async fn reindex(
         .await
         .context("swapping in the fresh index")?;
     let swapped = started.elapsed();
+    // The new index is live: the flags must now follow it, or changes made
+    // during the rebuild would be missing from it while marked delivered.
+    let mut attempt = 1;
+    let (requeued, delivered) = loop {
+        match settle_flags(pool, scan_start_stamp).await {
+            Ok(counts) => break counts,
+            Err(error) if attempt < SETTLE_ATTEMPTS && is_transient(&error) => {
+                tracing::warn!(error = %error, attempt, "settling the flags after a swap; retrying");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error).context("settling the outbox flags after the swap"),
+        }
+    };
+    if delivered > VACUUM_AFTER {
+        super::indexer::vacuum_outbox(pool.clone()).await;
+    }
+    progress.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    tracing::info!(
+        documents,
+        sent_s = sent.as_secs_f64(),
+        confirmed_and_swapped_s = swapped.as_secs_f64(),
+        total_s = seconds,
+        "reindex phases"
+    );
+    Ok(ReindexReport {
+        documents,
+        seconds,
+        documents_per_second: documents as f64 / seconds.max(1e-9),
+        requeued,
+    })
+}
+
+/// Tries of [`settle_flags`] before a rebuild gives up.
+const SETTLE_ATTEMPTS: u64 = 5;
+
+/// In one transaction after the swap: a new generation (voiding acknowledgements
+/// of batches read before it), every order changed since the scan began flagged
+/// again, every other one marked delivered. Returns (requeued, delivered).
+///
+/// `search_state` is locked first, as the indexer's acknowledgement locks it
+/// before the orders it updates: two writers of many order rows that took them
+/// in different orders could deadlock.
+async fn settle_flags(pool: &PgPool, scan_start_stamp: i64) -> sqlx::Result<(u64, u64)> {
     let mut tx = pool.begin().await?;
     sqlx::query("update search_state set generation = generation + 1")
         .execute(&mut *tx)
@@ -88,24 +133,12 @@ pub async fn reindex(
     .await?
     .rows_affected();
     tx.commit().await?;
-    if delivered > VACUUM_AFTER {
-        super::indexer::vacuum_outbox(pool.clone()).await;
-    }
-    progress.finish();
-    let seconds = started.elapsed().as_secs_f64();
-    tracing::info!(
-        documents,
-        sent_s = sent.as_secs_f64(),
-        confirmed_and_swapped_s = swapped.as_secs_f64(),
-        total_s = seconds,
-        "reindex phases"
-    );
-    Ok(ReindexReport {
-        documents,
-        seconds,
-        documents_per_second: documents as f64 / seconds.max(1e-9),
-        requeued,
-    })
+    Ok((requeued, delivered))
+}
+
+/// A deadlock or serialization failure: the same transaction may succeed again.
+fn is_transient(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40P01" | "40001")))
 }
 
 /// Sends every order's document, a page at a time, in id order.
@@ -130,15 +163,19 @@ async fn read_pages(
 
 /// Waits until every transaction that was running when this was called has ended,
 /// so a change stamped before the scan started is committed before it reads.
+///
+/// The horizon is a transaction id of our own: every transaction that held an
+/// id before has a lower one, and they have all ended once the oldest running
+/// id is past ours. (Not the snapshot's `xmax`: one past the latest *completed*
+/// id, it can sit at an id still running, which then looked ended.)
 async fn wait_for_older_transactions(pool: &PgPool) -> anyhow::Result<()> {
-    let horizon: String =
-        sqlx::query_scalar("select pg_snapshot_xmax(pg_current_snapshot())::text")
-            .fetch_one(pool)
-            .await?;
+    let horizon: String = sqlx::query_scalar("select pg_current_xact_id()::text")
+        .fetch_one(pool)
+        .await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let done: bool =
-            sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8")
+            sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot()) > $1::xid8")
                 .bind(&horizon)
                 .fetch_one(pool)
                 .await?;

@@ -284,6 +284,9 @@ async fn reconcile_repairs_a_corrupted_index_and_reindex_rebuilds_it() {
     assert_eq!(app.search.document_count().await.unwrap(), 6);
 }
 
+/// Rebuilds raced against the writes in one test.
+const REBUILDS_UNDER_LOAD: usize = 6;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reindexing_under_write_load_swaps_in_a_complete_index_without_search_errors() {
     let app = TestApp::spawn_with_pool(24).await;
@@ -291,13 +294,17 @@ async fn reindexing_under_write_load_swaps_in_a_complete_index_without_search_er
     let ids = place_mug_orders(&app, 60).await;
     app.index_all().await;
     let indexer = RunningIndexer::start(&app);
+    // Rebuild after rebuild while orders are written and the indexer
+    // acknowledges: every one must succeed (no deadlock with the indexer).
     let rebuilding = {
         let app = app.clone();
         tokio::spawn(async move {
             let progress = indicatif::ProgressBar::hidden();
-            ordersearch::search::reindex::reindex(&app.pool, &app.search, &progress)
-                .await
-                .unwrap()
+            for _ in 0..REBUILDS_UNDER_LOAD {
+                ordersearch::search::reindex::reindex(&app.pool, &app.search, &progress)
+                    .await
+                    .unwrap();
+            }
         })
     };
     let writer = {
