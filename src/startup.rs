@@ -45,6 +45,7 @@ pub fn state(pool: PgPool, search: SearchEngine) -> AppState {
         ranges: Arc::default(),
         closed_periods: Arc::default(),
         closed_hours: Arc::default(),
+        draining: Arc::default(),
     }
 }
 
@@ -136,6 +137,11 @@ impl Application {
                 crate::search::indexer::run(state.db.clone(), state.search.clone(), stopped).await;
             }));
         }
+        let draining = self.state.draining.clone();
+        let shutdown = async move {
+            shutdown.await;
+            draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        };
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await

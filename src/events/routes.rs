@@ -136,7 +136,11 @@ async fn list_events(
             let mut conn = state.db.acquire().await?;
             feed::page(&mut conn, after, &filter, limit).await?
         };
-        if !page.events.is_empty() || tokio::time::Instant::now() + POLL_INTERVAL > deadline {
+        let draining = state.draining.load(std::sync::atomic::Ordering::Relaxed);
+        if !page.events.is_empty()
+            || draining
+            || tokio::time::Instant::now() + POLL_INTERVAL > deadline
+        {
             return Ok(Json(EventPage {
                 data: page.events,
                 next_cursor: pagination::encode_cursor(&page.next),

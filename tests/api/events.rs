@@ -344,6 +344,63 @@ async fn a_long_poll_answers_as_soon_as_an_event_is_readable_and_waits_out_other
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_shutdown_answers_a_long_poll_instead_of_waiting_it_out() {
+    let app = TestApp::spawn().await;
+    let application = ordersearch::startup::Application::build(
+        app.pool.clone(),
+        app.search.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        false,
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}", application.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(application.run_until(async {
+        let _ = stopped.await;
+    }));
+    let started = Instant::now();
+    let poll = {
+        let (base, key) = (base.clone(), app.admin.clone());
+        tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .get(format!("{base}/v1/events?wait=30"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .expect("the long poll is answered");
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        })
+    };
+    // The poll has read the log once (its connection's last statement shows it).
+    eventually("the long poll to be waiting", || async {
+        let reading: bool = sqlx::query_scalar(
+            "select exists (select 1 from pg_stat_activity
+             where datname = current_database() and query like '%from events%')",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        reading.then_some(())
+    })
+    .await;
+    let _ = stop.send(());
+    let (status, page) = poll.await.unwrap();
+    served.await.unwrap().unwrap();
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["data"], json!([]));
+    assert!(page["next_cursor"].is_string());
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "shutdown did not wait out the 30 s poll: {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn status_reports_the_head_the_oldest_event_and_the_count() {
     let app = TestApp::spawn().await;
