@@ -131,9 +131,15 @@ impl Application {
             // Off the start path (a slow engine must not delay serving), and
             // before the indexer, whose first delivery would make a lost
             // index look merely new.
+            // A rebuild at start is left unfinished by a shutdown (the next
+            // start finds the index empty again and rebuilds it).
             let state = self.state.clone();
             background.push(tokio::spawn(async move {
-                crate::search::rebuild::rebuild_if_lost(&state).await;
+                let mut stopping = stopped.clone();
+                tokio::select! {
+                    () = crate::search::rebuild::rebuild_at_start(&state) => {}
+                    _ = stopping.wait_for(|stop| *stop) => return,
+                }
                 crate::search::indexer::run(state.db.clone(), state.search.clone(), stopped).await;
             }));
         }

@@ -386,3 +386,53 @@ async fn serve_rebuilds_an_index_that_was_lost_and_keeps_one_that_was_not() {
     let (database, indexed) = database_and_indexed_stamps(&app.pool, &engine).await;
     assert_eq!(indexed, database, "every order, at its latest change");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_indexes_a_large_first_backlog_in_bulk_rather_than_through_the_outbox() {
+    let app = TestApp::spawn().await;
+    let orders = ordersearch::search::rebuild::BULK_BACKLOG as u64;
+    let seeding = ordersearch::seed::SeedOptions {
+        orders,
+        ..Default::default()
+    };
+    ordersearch::seed::seed(&app.pool, &seeding, false)
+        .await
+        .unwrap();
+    assert!(
+        ordersearch::search::rebuild::backlog_is_bulk(&app.pool)
+            .await
+            .unwrap()
+    );
+    let generation = || async {
+        sqlx::query_scalar::<_, i64>("select generation from search_state")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = generation().await;
+
+    let application = ordersearch::startup::Application::build(
+        app.pool.clone(),
+        app.search.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        true,
+    )
+    .await
+    .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(application.run_until(async {
+        let _ = stopped.await;
+    }));
+    eventually("the first indexing to finish", || {
+        indexed_equals_database(&app)
+    })
+    .await;
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
+    assert_eq!(app.search.document_count().await.unwrap(), orders);
+    assert_eq!(
+        generation().await,
+        before + 1,
+        "a bulk rebuild was swapped in (the outbox alone keeps the generation)"
+    );
+}
