@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, eventually};
+use crate::helpers::{Served, TestApp, eventually};
 use crate::orders::place;
 
 mod race;
@@ -347,22 +347,10 @@ async fn a_long_poll_answers_as_soon_as_an_event_is_readable_and_waits_out_other
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_shutdown_answers_a_long_poll_instead_of_waiting_it_out() {
     let app = TestApp::spawn().await;
-    let application = ordersearch::startup::Application::build(
-        app.pool.clone(),
-        app.search.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        false,
-    )
-    .await
-    .unwrap();
-    let base = format!("http://{}", application.local_addr().unwrap());
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(application.run_until(async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(&app.pool, &app.search, false).await;
     let started = Instant::now();
     let poll = {
-        let (base, key) = (base.clone(), app.admin.clone());
+        let (base, key) = (served.base.clone(), app.admin.clone());
         tokio::spawn(async move {
             let response = reqwest::Client::new()
                 .get(format!("{base}/v1/events?wait=30"))
@@ -388,9 +376,9 @@ async fn a_graceful_shutdown_answers_a_long_poll_instead_of_waiting_it_out() {
         reading.then_some(())
     })
     .await;
-    let _ = stop.send(());
+    let shutting_down = tokio::spawn(served.shut_down());
     let (status, page) = poll.await.unwrap();
-    served.await.unwrap().unwrap();
+    shutting_down.await.unwrap();
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["data"], json!([]));
     assert!(page["next_cursor"].is_string());

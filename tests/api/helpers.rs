@@ -23,6 +23,9 @@ use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
 mod api_keys;
+mod served;
+
+pub use served::Served;
 
 /// How long `eventually` waits before failing a test.
 pub const DEADLINE: Duration = Duration::from_secs(20);

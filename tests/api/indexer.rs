@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
-use crate::helpers::{TestApp, eventually};
+use crate::helpers::{Served, TestApp, eventually};
 use crate::orders::{order_body, place};
 
 const WRITERS: usize = 8;
@@ -363,25 +363,13 @@ async fn serve_rebuilds_an_index_that_was_lost_and_keeps_one_that_was_not() {
     // The same database with a new, empty index: as after a new data directory.
     let (engine, _index_dir) = crate::helpers::empty_index();
     assert!(lost(&engine).await.unwrap());
-    let application = ordersearch::startup::Application::build(
-        app.pool.clone(),
-        engine.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        true,
-    )
-    .await
-    .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(application.run_until(async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(&app.pool, &engine, true).await;
     eventually("serve to rebuild the lost index", || {
         let engine = engine.clone();
         async move { (engine.document_count().await.ok()? == 5).then_some(()) }
     })
     .await;
-    let _ = stop.send(());
-    served.await.unwrap().unwrap();
+    served.shut_down().await;
     assert!(!lost(&engine).await.unwrap());
     let (database, indexed) = database_and_indexed_stamps(&app.pool, &engine).await;
     assert_eq!(indexed, database, "every order, at its latest change");
@@ -411,24 +399,12 @@ async fn serve_indexes_a_large_first_backlog_in_bulk_rather_than_through_the_out
     };
     let before = generation().await;
 
-    let application = ordersearch::startup::Application::build(
-        app.pool.clone(),
-        app.search.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        true,
-    )
-    .await
-    .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(application.run_until(async {
-        let _ = stopped.await;
-    }));
+    let served = Served::start(&app.pool, &app.search, true).await;
     eventually("the first indexing to finish", || {
         indexed_equals_database(&app)
     })
     .await;
-    let _ = stop.send(());
-    served.await.unwrap().unwrap();
+    served.shut_down().await;
     assert_eq!(app.search.document_count().await.unwrap(), orders);
     assert_eq!(
         generation().await,
