@@ -18,15 +18,19 @@ pub fn start_in_background(state: &AppState) -> bool {
         return false;
     }
     let state = state.clone();
-    tokio::spawn(async move {
-        let progress = indicatif::ProgressBar::hidden();
-        match super::reindex::reindex(&state.db, &state.search, &progress).await {
-            Ok(report) => tracing::info!(?report, "reindex finished"),
-            Err(error) => tracing::error!(error = format!("{error:#}"), "reindex failed"),
-        }
-        state.reindexing.store(false, Ordering::SeqCst);
-    });
+    tokio::spawn(async move { rebuild_claimed(&state).await });
     true
+}
+
+/// Runs a rebuild the caller claimed by setting `state.reindexing`, logs how it
+/// ended, and releases the claim.
+async fn rebuild_claimed(state: &AppState) {
+    let progress = indicatif::ProgressBar::hidden();
+    match super::reindex::reindex(&state.db, &state.search, &progress).await {
+        Ok(report) => tracing::info!(?report, "reindex finished"),
+        Err(error) => tracing::error!(error = format!("{error:#}"), "reindex failed"),
+    }
+    state.reindexing.store(false, Ordering::SeqCst);
 }
 
 /// Whether the index was lost: it holds no document, yet some order's
@@ -102,10 +106,5 @@ pub async fn rebuild_at_start(state: &AppState) {
         return;
     }
     tracing::warn!(reason, "rebuilding the search index in bulk");
-    let progress = indicatif::ProgressBar::hidden();
-    match super::reindex::reindex(&state.db, &state.search, &progress).await {
-        Ok(report) => tracing::info!(?report, "rebuild at start finished"),
-        Err(error) => tracing::error!(error = format!("{error:#}"), "rebuild at start failed"),
-    }
-    state.reindexing.store(false, Ordering::SeqCst);
+    rebuild_claimed(state).await;
 }
