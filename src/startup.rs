@@ -46,6 +46,7 @@ pub fn state(pool: PgPool, search: SearchEngine) -> AppState {
         closed_periods: Arc::default(),
         closed_hours: Arc::default(),
         draining: Arc::default(),
+        webhooks: Arc::new(crate::webhooks::Settings::from_env()),
     }
 }
 
@@ -123,6 +124,11 @@ impl Application {
                 stopped.clone(),
             )),
         ];
+        background.push(tokio::spawn(crate::webhooks::dispatch::run(
+            self.state.db.clone(),
+            (*self.state.webhooks).clone(),
+            stopped.clone(),
+        )));
         if let Some(url) = self.relay_url {
             let relay = crate::events::relay::run(self.state.db.clone(), url, stopped.clone());
             background.push(tokio::spawn(relay));

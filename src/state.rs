@@ -32,6 +32,8 @@ pub struct AppState {
     pub closed_periods: Arc<ClosedPeriods>,
     /// Hours of closed UTC months, for hourly sales.
     pub closed_hours: Arc<ClosedHours>,
+    /// How webhooks are delivered, and where they may go.
+    pub webhooks: Arc<crate::webhooks::Settings>,
     /// Set once the server stops taking requests: long polls answer at once
     /// with what they have, so a graceful shutdown does not wait them out.
     pub draining: Arc<AtomicBool>,

@@ -162,3 +162,15 @@ async fn ensure_database(cluster: &PrivateCluster) -> anyhow::Result<()> {
     admin.close().await;
     Ok(())
 }
+
+/// A connection of its own holding the session advisory lock `key` (the lock
+/// lives exactly as long as the connection): how one process of a deployment
+/// becomes "the" relay or webhook dispatcher. `None` while another holds it.
+pub async fn try_lead(pool: &PgPool, key: i64) -> anyhow::Result<Option<sqlx::PgConnection>> {
+    let mut session = pool.acquire().await?.detach();
+    let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
+        .bind(key)
+        .fetch_one(&mut session)
+        .await?;
+    Ok(leader.then_some(session))
+}

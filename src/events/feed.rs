@@ -172,6 +172,17 @@ pub async fn get(pool: &PgPool, scope: &StoreScope, id: i64) -> Result<Event, Ap
         .ok_or(ApiError::NotFound("event"))
 }
 
+/// The retained events among these row ids, whatever their store.
+pub async fn by_ids(conn: &mut PgConnection, ids: &[i64]) -> Result<Vec<Event>, ApiError> {
+    let rows: Vec<EventRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {EVENT_COLUMNS} from events where id = any($1)"
+    )))
+    .bind(ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(EventRow::into_event).collect())
+}
+
 /// The state of the log a scope sees.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct LogStatus {
@@ -187,6 +198,9 @@ pub struct LogStatus {
     pub events: i64,
     /// The RabbitMQ relay's lag; absent when no relay has run.
     pub relay: Option<ReaderLag>,
+    /// Webhook delivery's lag; only for keys without a store scope (webhooks
+    /// are theirs alone).
+    pub webhooks: Option<crate::webhooks::store::WebhooksLag>,
 }
 
 /// How far a reader of the log is behind.
@@ -250,6 +264,10 @@ pub async fn status(conn: &mut PgConnection, scope: &StoreScope) -> Result<LogSt
     .fetch_one(&mut *conn)
     .await?;
     let relay = reader_lag(conn, super::relay::READER, scope).await?;
+    let webhooks = match scope {
+        StoreScope::All => Some(crate::webhooks::store::lag(conn).await?),
+        StoreScope::One(_) => None,
+    };
     Ok(LogStatus {
         head_cursor: crate::http::pagination::encode_cursor(&head),
         head_event_id: summary.head_id.map(public_id),
@@ -258,6 +276,7 @@ pub async fn status(conn: &mut PgConnection, scope: &StoreScope) -> Result<LogSt
         oldest_created_at: summary.oldest_at,
         events: summary.events,
         relay,
+        webhooks,
     })
 }
 

@@ -93,15 +93,9 @@ async fn lead(
     url: &str,
     shutdown: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    // A connection of its own: the session lock lives exactly as long as it.
-    let mut lock = pool.acquire().await?.detach();
-    let leader: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)")
-        .bind(RELAY_LOCK)
-        .fetch_one(&mut lock)
-        .await?;
-    if !leader {
+    let Some(mut lock) = crate::db::try_lead(pool, RELAY_LOCK).await? else {
         return Ok(());
-    }
+    };
     let (connection, channel) = open_channel(url).await?;
     tracing::info!("this process is the event relay");
     let mut position = start(pool).await?;

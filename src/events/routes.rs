@@ -167,9 +167,9 @@ async fn get_event(
     Ok(Json(feed::get(&state.db, &scope, id).await?))
 }
 
-/// The log's head, its oldest retained event, its size and the RabbitMQ relay's
-/// lag (once a relay has run), as the key's scope sees them. Webhook lag will be
-/// reported here once webhooks exist.
+/// The log's head, its oldest retained event, its size, the RabbitMQ relay's
+/// lag (once a relay has run) and, for keys without a store scope, webhook
+/// delivery's lag, as the key's scope sees them.
 #[utoipa::path(get, path = "/v1/events/status", tag = "events",
     responses((status = 200, body = LogStatus)))]
 async fn events_status(

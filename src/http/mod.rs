@@ -43,6 +43,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "saved-searches", description = "Named staff queries, private or shared with the store's team"),
         (name = "analytics", description = "Sales figures from rollups"),
         (name = "events", description = "The event log: a gap-free pull feed of every change"),
+        (name = "webhooks", description = "Signed deliveries of the event log to registered endpoints"),
         (name = "operations", description = "Health, readiness and metrics; no key needed"),
     )
 )]
@@ -74,6 +75,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::saved::routes::router())
         .merge(crate::orders::routes::router())
         .merge(crate::analytics::routes::router())
+        .merge(crate::webhooks::routes::router())
         .merge(ops::router())
         .route_layer(limit)
         .merge(crate::events::routes::router())
