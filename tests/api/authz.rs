@@ -115,6 +115,29 @@ pub(crate) const ROUTES: &[Route] = &[
     Route::new("GET", "/v1/events", &[Admin]).query("types=product.stock_low"),
     Route::new("GET", "/v1/events/{id}", &[Admin]),
     Route::new("GET", "/v1/events/status", &[Admin]),
+    // Webhooks: an unscoped admin's alone.
+    Route::new("POST", "/v1/webhooks", &[Admin])
+        .unscoped_only()
+        .body(new_webhook),
+    Route::new("GET", "/v1/webhooks", &[Admin]).unscoped_only(),
+    Route::new("GET", "/v1/webhooks/{id}", &[Admin]).unscoped_only(),
+    Route::new("PATCH", "/v1/webhooks/{id}", &[Admin])
+        .unscoped_only()
+        .body(webhook_patch),
+    Route::new("DELETE", "/v1/webhooks/{id}", &[Admin])
+        .unscoped_only()
+        .status(204),
+    Route::new("POST", "/v1/webhooks/{id}/rotate-secret", &[Admin])
+        .unscoped_only()
+        .status(200),
+    Route::new("GET", "/v1/webhooks/{id}/deliveries", &[Admin]).unscoped_only(),
+    Route::new(
+        "POST",
+        "/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+        &[Admin],
+    )
+    .unscoped_only()
+    .status(202),
 ];
 
 /// One row of the table.
@@ -275,6 +298,15 @@ fn new_saved_search(target: &Target) -> Value {
     json!({"name": format!("Saved {}", target.unique), "q": "status:pending", "shared": true})
 }
 
+fn new_webhook(target: &Target) -> Value {
+    json!({"url": format!("https://hooks.example.com/{}", target.unique), "types": ["order.created"],
+           "store": target.store})
+}
+
+fn webhook_patch(target: &Target) -> Value {
+    json!({"description": format!("changed {}", target.unique)})
+}
+
 fn saved_search_patch(target: &Target) -> Value {
     json!({"name": format!("Renamed {}", target.unique)})
 }
@@ -419,8 +451,38 @@ pub(crate) async fn fixture(app: &TestApp, path: &str, store: &str) -> String {
             created.body["id"].as_str().unwrap().to_string()
         }
         "events" => stock_low_event(app, store).await,
+        "webhooks" => webhook(app, path, store).await,
         other => panic!("no fixture for `{other}` (in {path}): add one to authz::fixture"),
     }
+}
+
+/// A fresh webhook of `store`; for a delivery's path, `<webhook>/<delivery>`
+/// with a delivery of the newest event recorded for it (as the dispatcher would).
+async fn webhook(app: &TestApp, path: &str, store: &str) -> String {
+    let created = app
+        .post(
+            "/v1/webhooks",
+            &json!({"url": format!("https://hooks.example.com/{}", unique()), "types": ["*"], "store": store}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(created.status, 201, "fixture webhook: {}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    if !path.contains("{delivery_id}") {
+        return id;
+    }
+    let delivery: i64 = sqlx::query_scalar(
+        "insert into webhook_deliveries (webhook_id, event_id, event_type, subject_id, give_up_at)
+         select $1::uuid, id, type, subject_id, now() + interval '1 day'
+         from events order by id desc limit 1
+         returning id",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .expect("a delivery of the newest event");
+    format!("{id}/whd_{delivery}")
 }
 
 /// A fresh `product.stock_low` event of `store` (an order takes a product from its
@@ -472,7 +534,8 @@ async fn snapshot(app: &TestApp, path: &str, id: Option<&str>) -> Value {
                 .unwrap_or_else(|| panic!("key {id} is not in the first 200 keys"));
         }
         Some(id) => {
-            app.get(&format!("{collection}/{id}"))
+            let outer = id.split('/').next().unwrap_or(id);
+            app.get(&format!("{collection}/{outer}"))
                 .key(&app.admin)
                 .send()
                 .await
@@ -490,12 +553,27 @@ async fn snapshot(app: &TestApp, path: &str, id: Option<&str>) -> Value {
     response.body
 }
 
-/// `path` with its `{…}` placeholder replaced by `id`.
+/// `path` with its `{…}` placeholders replaced by `id`: by its `/`-separated
+/// parts in order when it has several (a fixture for a nested resource), each
+/// by all of `id` otherwise.
 pub(crate) fn fill(path: &str, id: &str) -> String {
-    match (path.find('{'), path.find('}')) {
-        (Some(open), Some(close)) => format!("{}{id}{}", &path[..open], &path[close + 1..]),
-        _ => path.to_string(),
+    let parts: Vec<&str> = id.split('/').collect();
+    let mut filled = String::new();
+    let mut rest = path;
+    let mut index = 0;
+    while let (Some(open), Some(close)) = (rest.find('{'), rest.find('}')) {
+        let part = if parts.len() > 1 {
+            parts.get(index).copied().unwrap_or(id)
+        } else {
+            id
+        };
+        filled.push_str(&rest[..open]);
+        filled.push_str(part);
+        rest = &rest[close + 1..];
+        index += 1;
     }
+    filled.push_str(rest);
+    filled
 }
 
 /// An app with the other store and a key for every role × {unscoped, `default`}.

@@ -19,3 +19,4 @@ mod saved;
 mod search;
 mod seed;
 mod serve;
+mod webhooks;

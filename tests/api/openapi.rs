@@ -167,6 +167,8 @@ async fn every_documented_bound_of_a_query_parameter_is_the_enforced_one() {
         "/v1/analytics/products/top-bought-yesterday limit",
         "/v1/events limit",
         "/v1/events wait",
+        "/v1/webhooks limit",
+        "/v1/webhooks/{id}/deliveries limit",
     ]
     .map(String::from)
     .into();
