@@ -11,13 +11,9 @@
 mod support;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
-use serde_json::{Value, json};
+use serde_json::Value;
 use support::{
     ADMIN_KEY, Server, Stats, client, fresh_database, load, report, start_server_with, temp_dir,
 };
@@ -28,19 +24,6 @@ const PRODUCTS: usize = 300;
 /// The steady rate of the latency phase, and how long it lasts.
 const RATE: u64 = 200;
 const STEADY_SECONDS: u64 = 15;
-
-/// A 3-line order; `external_id` names it in its event.
-fn order_body(index: usize, phase: &str) -> Value {
-    let items: Vec<Value> = (0..3)
-        .map(|line| json!({"sku": format!("SKU-{}", (index * 7 + line * 101) % PRODUCTS), "quantity": 1}))
-        .collect();
-    json!({
-        "external_id": format!("{phase}-{index}"),
-        "customer": {"id": format!("cus_{}", index % 5000), "email": "buyer@example.com", "name": "Bench Buyer"},
-        "items": items,
-        "shipping_address": {"name": "Bench Buyer", "line1": "Rynek 1", "city": "Kraków", "postal_code": "30-001", "country": "PL"},
-    })
-}
 
 async fn create(http: &reqwest::Client, base: &str, body: &Value) -> bool {
     let response = http
@@ -56,65 +39,16 @@ async fn throughput(server: &Server, phase: &'static str) -> Stats {
     let (http, base) = (client(CONCURRENCY), server.base.clone());
     load(CONCURRENCY, ORDERS, move |index| {
         let (http, base) = (http.clone(), base.clone());
-        async move { create(&http, &base, &order_body(index, phase)).await }
+        async move {
+            create(
+                &http,
+                &base,
+                &support::three_line_order(index, phase, PRODUCTS),
+            )
+            .await
+        }
     })
     .await
-}
-
-/// When each order of the steady phase arrived at the queue, by `external_id`.
-type Arrivals = Arc<Mutex<HashMap<String, Instant>>>;
-
-async fn consume(url: &str) -> Arrivals {
-    let (connection, channel) = ordersearch::events::relay::open_channel(url)
-        .await
-        .expect("a RabbitMQ broker at AMQP_URL");
-    let exclusive = QueueDeclareOptions {
-        exclusive: true,
-        auto_delete: true,
-        ..Default::default()
-    };
-    let queue = channel
-        .queue_declare("".into(), exclusive, FieldTable::default())
-        .await
-        .unwrap();
-    let exchange = ordersearch::events::relay::EXCHANGE;
-    channel
-        .queue_bind(
-            queue.name().clone(),
-            exchange.into(),
-            "order.created".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let no_ack = BasicConsumeOptions {
-        no_ack: true,
-        ..Default::default()
-    };
-    let mut consumer = channel
-        .basic_consume(
-            queue.name().clone(),
-            "bench".into(),
-            no_ack,
-            FieldTable::default(),
-        )
-        .await
-        .unwrap();
-    let arrivals: Arrivals = Arc::default();
-    let sink = arrivals.clone();
-    tokio::spawn(async move {
-        let _connection = connection;
-        while let Some(Ok(delivery)) = consumer.next().await {
-            let event: Value = serde_json::from_slice(&delivery.data).unwrap_or(Value::Null);
-            if let Some(external_id) = event["data"]["external_id"].as_str() {
-                sink.lock()
-                    .unwrap()
-                    .insert(external_id.to_string(), Instant::now());
-            }
-        }
-    });
-    arrivals
 }
 
 /// Orders at `RATE` per second for `STEADY_SECONDS`; each one's request start,
@@ -126,7 +60,7 @@ async fn steady(server: &Server) -> (HashMap<String, Instant>, usize) {
     let mut tasks = Vec::new();
     for index in 0..(RATE * STEADY_SECONDS) as usize {
         ticks.tick().await;
-        let body = order_body(index, "steady");
+        let body = support::three_line_order(index, "steady", PRODUCTS);
         sent.insert(format!("steady-{index}"), Instant::now());
         let (http, base) = (http.clone(), server.base.clone());
         tasks.push(tokio::spawn(
@@ -187,17 +121,22 @@ async fn main() {
         "the relay caught up {:.1} s after the last write",
         caught_up.elapsed().as_secs_f64()
     );
-    let arrivals = consume(&amqp).await;
+    let arrivals = support::broker::consume(&amqp, "order.created").await;
     let (sent, errors) = steady(&relay).await;
     let started = Instant::now();
-    let arrived = || {
+    let arrived_at = || -> HashMap<String, Instant> {
         let arrivals = arrivals.lock().unwrap();
-        sent.keys().filter(|id| arrivals.contains_key(*id)).count()
+        arrivals
+            .iter()
+            .filter_map(|(at, event)| {
+                Some((event["data"]["external_id"].as_str()?.to_string(), *at))
+            })
+            .collect()
     };
-    while arrived() < sent.len() - errors && started.elapsed() < Duration::from_secs(60) {
+    while arrived_at().len() < sent.len() - errors && started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let arrivals = arrivals.lock().unwrap();
+    let arrivals = arrived_at();
     let latencies: Vec<Duration> = sent
         .iter()
         .filter_map(|(id, at)| arrivals.get(id).map(|arrived| arrived.duration_since(*at)))

@@ -5,6 +5,8 @@
 //! measured in the same run, for BENCHMARKS.md.
 #![allow(dead_code)]
 
+pub mod broker;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -351,4 +353,18 @@ pub async fn create_products(http: &reqwest::Client, base: &str, count: usize) {
             .unwrap();
         assert!(response.status().is_success());
     }
+}
+
+/// A 3-line order of the products `SKU-0`… `SKU-<products - 1>`;
+/// `external_id` (`<phase>-<index>`) names it in its events.
+pub fn three_line_order(index: usize, phase: &str, products: usize) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = (0..3)
+        .map(|line| serde_json::json!({"sku": format!("SKU-{}", (index * 7 + line * 101) % products), "quantity": 1}))
+        .collect();
+    serde_json::json!({
+        "external_id": format!("{phase}-{index}"),
+        "customer": {"id": format!("cus_{}", index % 5000), "email": "buyer@example.com", "name": "Bench Buyer"},
+        "items": items,
+        "shipping_address": {"name": "Bench Buyer", "line1": "Rynek 1", "city": "Kraków", "postal_code": "30-001", "country": "PL"},
+    })
 }
