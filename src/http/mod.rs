@@ -1,6 +1,7 @@
 //! The HTTP surface: every route in one place, with its OpenAPI entry, and the
 //! middleware stack that wraps them all.
 
+pub mod answers;
 pub mod auth;
 pub mod conditional;
 pub mod error;
@@ -67,7 +68,7 @@ impl Modify for BearerAuth {
 pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let limit =
         axum::middleware::from_fn_with_state(state.clone(), middleware::limit_database_work);
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (routes, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::stores::routes::router())
         .merge(crate::keys::routes::router())
         .merge(crate::products::routes::router())
@@ -79,7 +80,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ops::router())
         .route_layer(limit)
         .merge(crate::events::routes::router())
-        .split_for_parts()
+        .split_for_parts();
+    answers::document(&mut openapi);
+    (routes, openapi)
 }
 
 /// The whole application: routes, docs, fallbacks and middleware.

@@ -16,6 +16,7 @@ mod openapi;
 mod orders;
 mod races;
 mod saved;
+mod schemathesis;
 mod search;
 mod seed;
 mod serve;
