@@ -57,12 +57,10 @@ create table webhook_deliveries (
     last_error       text,
     last_latency_ms  integer,
     delivered_at     timestamptz,
+    -- Also serves `GET /v1/webhooks/{id}/deliveries`, newest event first.
     unique (webhook_id, event_id)
 );
 
--- A sender finds its endpoint's due deliveries, and whether an earlier event
--- of the same subject is still pending.
-create index webhook_deliveries_pending_idx on webhook_deliveries (webhook_id, subject_id, event_id)
+-- A sender walks its endpoint's pending deliveries in event order.
+create index webhook_deliveries_pending_idx on webhook_deliveries (webhook_id, event_id)
     where status = 'pending';
--- `GET /v1/webhooks/{id}/deliveries`, newest first.
-create index webhook_deliveries_listing_idx on webhook_deliveries (webhook_id, id);

@@ -136,16 +136,15 @@ pub struct WebhookWithSecret {
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     /// An `http` or `https` URL without credentials.
-    #[validate(length(min = 1, max = 2048))]
-    #[schema(min_length = 1, max_length = 2048)]
+    #[validate(length(max = 2048))]
+    #[schema(max_length = 2048)]
     pub url: String,
-    /// Event types to deliver (`order.created`, …), or `["*"]` for every type.
+    /// Event types to deliver (`order.created`, …; a repeated one counts once),
+    /// or `["*"]` for every type.
     #[validate(length(min = 1, max = 20))]
     #[schema(min_items = 1, max_items = 20)]
     pub types: Vec<String>,
-    /// Only this store's events; every store's when absent.
-    #[validate(length(min = 1, max = 64))]
-    #[schema(min_length = 1, max_length = 64)]
+    /// Only this store's events (an existing store); every store's when absent.
     pub store: Option<String>,
     #[validate(length(max = 500))]
     #[schema(max_length = 500)]
@@ -156,8 +155,8 @@ pub struct NewWebhook {
 #[derive(Debug, Default, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookPatch {
-    #[validate(length(min = 1, max = 2048))]
-    #[schema(min_length = 1, max_length = 2048)]
+    #[validate(length(max = 2048))]
+    #[schema(max_length = 2048)]
     pub url: Option<String>,
     #[validate(length(min = 1, max = 20))]
     #[schema(min_items = 1, max_items = 20)]

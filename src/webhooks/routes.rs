@@ -224,7 +224,7 @@ async fn list_deliveries(
     });
     let rows = store::deliveries(&state.db, webhook.id, status, before, limit).await?;
     Ok(Json(Page::from_rows(rows, limit, |delivery| {
-        super::parse_delivery_id(&delivery.id).unwrap_or_default()
+        crate::events::parse_id(&delivery.event_id).unwrap_or_default()
     })))
 }
 

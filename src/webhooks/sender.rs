@@ -10,7 +10,7 @@
 //! has failed everything for [`Settings::disable_after`] is disabled with
 //! the reason on it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +26,11 @@ use super::signature;
 use crate::events::{Event, feed};
 
 /// Deliveries taken at once while the endpoint is healthy.
-const BATCH: i64 = 64;
+const BATCH: usize = 64;
+/// The oldest pending deliveries a sender looks through for due ones.
+const WINDOW: i64 = 1024;
+/// How often a sender marks failed what is past its retry window.
+const EXPIRE_INTERVAL: Duration = Duration::from_secs(10);
 /// The longest wait between two probes of an endpoint that keeps failing.
 const MAX_PROBE_PAUSE: Duration = Duration::from_secs(300);
 /// How long an idle sender waits before looking for due retries again.
@@ -54,7 +58,16 @@ struct Endpoint {
     previous_secret: Option<String>,
 }
 
+/// A pending delivery of the window [`Sender::due`] reads.
 #[derive(sqlx::FromRow)]
+struct Pending {
+    id: i64,
+    event_id: i64,
+    attempts: i32,
+    subject_id: Uuid,
+    due: bool,
+}
+
 struct Due {
     id: i64,
     event_id: i64,
@@ -87,8 +100,9 @@ impl Sender {
     /// Delivers until the endpoint is no longer enabled or `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut failures_in_a_row: i32 = 0;
+        let mut expired_at = None;
         while !*shutdown.borrow() {
-            let pause = match self.round(failures_in_a_row).await {
+            let pause = match self.round(failures_in_a_row, &mut expired_at).await {
                 Ok(Round::Stop) => return,
                 Ok(Round::Idle) => {
                     tokio::select! {
@@ -118,8 +132,13 @@ impl Sender {
         }
     }
 
-    /// One batch: expire what is past its window, take what is due, send it.
-    async fn round(&self, failures_in_a_row: i32) -> anyhow::Result<Round> {
+    /// One batch: expire what is past its window (every [`EXPIRE_INTERVAL`]),
+    /// take what is due, send it.
+    async fn round(
+        &self,
+        failures_in_a_row: i32,
+        expired_at: &mut Option<Instant>,
+    ) -> anyhow::Result<Round> {
         let endpoint: Option<Endpoint> = sqlx::query_as(
             "select url, status, secret,
                     case when previous_secret_expires_at > now() then previous_secret end
@@ -132,21 +151,12 @@ impl Sender {
         let Some(endpoint) = endpoint.filter(|endpoint| endpoint.status == "enabled") else {
             return Ok(Round::Stop);
         };
-        self.expire().await?;
+        if expired_at.is_none_or(|at| at.elapsed() >= EXPIRE_INTERVAL) {
+            *expired_at = Some(Instant::now());
+            self.expire().await?;
+        }
         let limit = if failures_in_a_row > 0 { 1 } else { BATCH };
-        let due: Vec<Due> = sqlx::query_as(
-            "select d.id, d.event_id, d.attempts from webhook_deliveries d
-             where d.webhook_id = $1 and d.status = 'pending' and d.next_attempt_at <= now()
-               and not exists (
-                   select 1 from webhook_deliveries p
-                   where p.webhook_id = d.webhook_id and p.subject_id = d.subject_id
-                     and p.status = 'pending' and p.event_id < d.event_id)
-             order by d.event_id limit $2",
-        )
-        .bind(self.webhook)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let due = self.due(limit).await?;
         if due.is_empty() {
             return Ok(Round::Idle);
         }
@@ -171,6 +181,37 @@ impl Sender {
         let any_delivered = outcomes.iter().any(|outcome| outcome.delivered);
         self.record(&outcomes).await?;
         Ok(Round::Sent { any_delivered })
+    }
+
+    /// Up to `limit` due deliveries, each the earliest pending of its subject:
+    /// the window of the oldest pending deliveries, in event order, holds every
+    /// earlier one of a subject it holds, so the check needs nothing else.
+    async fn due(&self, limit: usize) -> anyhow::Result<Vec<Due>> {
+        let window: Vec<Pending> = sqlx::query_as(
+            "select id, event_id, attempts, subject_id, next_attempt_at <= now() as due
+             from webhook_deliveries
+             where webhook_id = $1 and status = 'pending'
+             order by event_id limit $2",
+        )
+        .bind(self.webhook)
+        .bind(WINDOW)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut waiting_subjects = HashSet::new();
+        let mut due = Vec::new();
+        for pending in window {
+            if waiting_subjects.insert(pending.subject_id) && pending.due {
+                due.push(Due {
+                    id: pending.id,
+                    event_id: pending.event_id,
+                    attempts: pending.attempts,
+                });
+                if due.len() == limit {
+                    break;
+                }
+            }
+        }
+        Ok(due)
     }
 
     /// Marks failed the pending deliveries whose retry window has closed.

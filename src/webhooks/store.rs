@@ -198,8 +198,8 @@ pub async fn rotate_secret(
     Ok(WebhookWithSecret { webhook, secret })
 }
 
-/// An endpoint's deliveries, newest first, before `before`; only those in
-/// `status` when given.
+/// An endpoint's deliveries, newest event first, before the event `before`;
+/// only those in `status` when given.
 pub async fn deliveries(
     pool: &PgPool,
     webhook: Uuid,
@@ -210,8 +210,8 @@ pub async fn deliveries(
     let rows = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {DELIVERY_COLUMNS} from webhook_deliveries
          where webhook_id = $1 and ($2::text is null or status = $2)
-           and ($3::bigint is null or id < $3)
-         order by id desc limit $4"
+           and ($3::bigint is null or event_id < $3)
+         order by event_id desc limit $4"
     )))
     .bind(webhook)
     .bind(status)

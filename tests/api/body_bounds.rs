@@ -62,8 +62,8 @@ impl Bound {
             Bound::MinLength(n) => step(n, false).map(|len| json!(text_of(field, len))),
             Bound::Maximum(n) => Some(number(n, 1)),
             Bound::Minimum(n) => Some(number(n, -1)),
-            Bound::MaxItems(n) => step(n, true).map(|len| list_of(valid, len)),
-            Bound::MinItems(n) => step(n, false).map(|len| list_of(valid, len)),
+            Bound::MaxItems(n) => step(n, true).map(|len| list_of(field, valid, len)),
+            Bound::MinItems(n) => step(n, false).map(|len| list_of(field, valid, len)),
         }
     }
 }
@@ -74,6 +74,10 @@ fn text_of(field: &str, length: usize) -> String {
         // One digit in two: 40 characters hold the most digits allowed, 20.
         "customer.phone" => "1 ".repeat(length).chars().take(length).collect(),
         "customer.email" => email_of(length),
+        "url" => format!(
+            "https://hooks.example.com/{}",
+            "x".repeat(length.saturating_sub(26))
+        ),
         _ => "x".repeat(length),
     }
 }
@@ -102,12 +106,14 @@ fn email_of(length: usize) -> String {
     format!("{}@{domain}.com", "a".repeat(local))
 }
 
-/// `length` elements like the first of `valid`; texts made distinct.
-fn list_of(valid: &Value, length: usize) -> Value {
+/// `length` elements like the first of `valid`; texts made distinct, except
+/// a webhook's event `types`, of which there are fewer than its limit (a
+/// repeated type counts once).
+fn list_of(field: &str, valid: &Value, length: usize) -> Value {
     let first = valid[0].clone();
     (0..length)
         .map(|i| match &first {
-            Value::String(_) => json!(format!("t{i}")),
+            Value::String(_) if field != "types" => json!(format!("t{i}")),
             other => other.clone(),
         })
         .collect()
