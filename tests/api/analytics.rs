@@ -4,11 +4,13 @@
 //! A `Shop` is stores in several time zones (DST ones included), products with
 //! and without a cost in a few categories, and a random history of orders made
 //! through the API. `naive` recomputes each figure with plain SQL over the
-//! orders; `rollups` compares live rollups with a rebuild.
+//! orders; `rollups` compares live rollups with a rebuild; `projection` kills
+//! and restarts the projector that keeps them.
 
 mod closed;
 mod errors;
 mod naive;
+mod projection;
 mod property;
 mod rollups;
 
@@ -185,7 +187,8 @@ impl Shop {
         ids
     }
 
-    /// A GET as the unscoped analyst; `params` become the query string.
+    /// A GET as the unscoped analyst, once the projector has caught up;
+    /// `params` become the query string.
     pub async fn figures(
         &self,
         path: &str,
@@ -200,6 +203,7 @@ impl Shop {
         path: &str,
         params: &[(&str, String)],
     ) -> crate::helpers::TestResponse {
+        self.app.project_all().await;
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (name, value) in params {
             query.append_pair(name, value);

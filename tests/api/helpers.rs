@@ -353,6 +353,14 @@ impl TestApp {
         }
     }
 
+    /// Applies every committed order event to the analytics rollups, as the
+    /// projector would.
+    pub async fn project_all(&self) {
+        ordersearch::analytics::projector::catch_up(&self.pool)
+            .await
+            .expect("projecting the event log");
+    }
+
     pub fn call(&self, method: Method, path: &str) -> Call<'_> {
         Call {
             app: self,
