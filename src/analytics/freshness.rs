@@ -45,6 +45,35 @@ pub struct Freshness {
     pub lag_ms: i64,
 }
 
+/// An analytics answer with its freshness beside its figures.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Fresh<T> {
+    #[serde(flatten)]
+    pub figures: T,
+    #[serde(flatten)]
+    pub freshness: Freshness,
+}
+
+impl<T> Fresh<T> {
+    pub fn new(figures: T, freshness: Freshness) -> Self {
+        Fresh { figures, freshness }
+    }
+}
+
+/// A JSON object already rendered, with `as_of` and `lag_ms` added.
+pub fn spliced(mut object: String, freshness: &Freshness) -> String {
+    let members = serde_json::to_string(freshness).unwrap_or_default();
+    if object.ends_with('}') && members.len() > 2 {
+        object.pop();
+        let empty = object.trim_end().ends_with('{');
+        if !empty {
+            object.push(',');
+        }
+        object.push_str(&members[1..]);
+    }
+    object
+}
+
 #[derive(sqlx::FromRow)]
 struct Row {
     xact: i64,

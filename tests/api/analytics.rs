@@ -9,6 +9,7 @@
 
 mod closed;
 mod errors;
+mod freshness;
 mod naive;
 mod projection;
 mod property;
@@ -188,13 +189,21 @@ impl Shop {
     }
 
     /// A GET as the unscoped analyst, once the projector has caught up;
-    /// `params` become the query string.
+    /// `params` become the query string. An answer's `as_of` and `lag_ms`
+    /// are checked and taken out, leaving the figures.
     pub async fn figures(
         &self,
         path: &str,
         params: &[(&str, String)],
     ) -> crate::helpers::TestResponse {
-        self.get_as(&self.analyst, path, params).await
+        let mut response = self.get_as(&self.analyst, path, params).await;
+        if response.status == StatusCode::OK {
+            let answer = response.body.as_object_mut().expect("an object");
+            let as_of = answer.remove("as_of");
+            assert!(as_of.is_some_and(|at| at.is_string()), "{path}: as_of");
+            assert_eq!(answer.remove("lag_ms"), Some(json!(0)), "{path}: lag_ms");
+        }
+        response
     }
 
     pub async fn get_as(

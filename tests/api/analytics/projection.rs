@@ -20,13 +20,13 @@ use super::{CUSTOMERS, STORES, Shop, rebuild, segment};
 use crate::helpers::eventually;
 
 /// A projector task that can be killed (aborted mid-batch) and restarted.
-struct Projector {
+pub struct Projector {
     pool: PgPool,
     running: Option<(JoinHandle<()>, watch::Sender<bool>)>,
 }
 
 impl Projector {
-    fn start(pool: &PgPool) -> Projector {
+    pub fn start(pool: &PgPool) -> Projector {
         let mut projector = Projector {
             pool: pool.clone(),
             running: None,
@@ -44,7 +44,7 @@ impl Projector {
     }
 
     /// Aborts the task wherever it is, as a crash would.
-    async fn kill(&mut self) {
+    pub async fn kill(&mut self) {
         if let Some((task, _stop)) = self.running.take() {
             task.abort();
             let _ = task.await;
