@@ -1,7 +1,8 @@
 //! Writing a batch's summed changes: one statement per rollup table (rows in
 //! primary-key order, so the projector and the compactor lock rows in the
 //! same order), then the rows brought back to zero are deleted (a rebuild
-//! writes no zero rows), customer days that lost an order get their first and
+//! writes no zero rows; only a batch that takes something away can leave
+//! one, so a batch that only adds skips the deletes), customer days that lost an order get their first and
 //! last order times recomputed from the orders the projection still counts,
 //! and the versions of the changed periods are bumped. Everything goes to
 //! shard 0: with one writer, shards buy nothing.
@@ -89,6 +90,13 @@ async fn products(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> 
     .bind(&cost)
     .execute(&mut *conn)
     .await?;
+    if !deltas
+        .products
+        .values()
+        .any(|d| d.orders < 0 || d.quantity < 0)
+    {
+        return Ok(());
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "delete from analytics_product_sales t
          using unnest($1::text[], $2::text[], $3::date[], $4::uuid[]) as k(store_id, grain, period, product_id)
@@ -136,6 +144,13 @@ async fn categories(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()
     .bind(&orders)
     .execute(&mut *conn)
     .await?;
+    if !deltas
+        .categories
+        .values()
+        .any(|d| d.orders < 0 || d.quantity < 0 || d.revenue.is_sign_negative())
+    {
+        return Ok(());
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "delete from analytics_category_sales t
          using unnest($1::text[], $2::text[], $3::date[], $4::text[]) as k(store_id, grain, period, category)
@@ -184,6 +199,11 @@ async fn statuses(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> 
     .bind(&seconds)
     .execute(&mut *conn)
     .await?;
+    if !deltas.statuses.values().any(|d| {
+        d.orders < 0 || d.revenue.is_sign_negative() || d.processing_seconds.is_sign_negative()
+    }) {
+        return Ok(());
+    }
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "delete from analytics_status_counts t
          using unnest($1::text[], $2::text[], $3::date[], $4::text[]) as k(store_id, grain, period, status)
@@ -225,6 +245,13 @@ async fn hours(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
     .bind(&revenue)
     .execute(&mut *conn)
     .await?;
+    if !deltas
+        .hours
+        .values()
+        .any(|d| d.orders < 0 || d.revenue.is_sign_negative())
+    {
+        return Ok(());
+    }
     sqlx::query(
         "delete from analytics_hourly_sales t
          using unnest($1::text[], $2::timestamptz[]) as k(store_id, hour)
