@@ -41,6 +41,8 @@ pub enum Command {
     Relay(RelayArgs),
     /// Maintain the analytics rollups (`rollups rebuild`).
     Rollups(crate::analytics::cli::RollupsArgs),
+    /// Run the analytics projector alone (one per deployment; others stand by).
+    Analytics(DbArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -176,6 +178,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Reindex(args) => with_search(args, SearchTask::Reindex).await,
         Command::Reconcile(args) => with_search(args, SearchTask::Reconcile).await,
         Command::Relay(args) => relay(args).await,
+        Command::Analytics(args) => crate::analytics::cli::project(&args.db).await,
     }
 }
 

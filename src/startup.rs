@@ -118,6 +118,10 @@ impl Application {
                 stopped.clone(),
             )),
             tokio::spawn(compact_rollups(self.state.db.clone(), stopped.clone())),
+            tokio::spawn(crate::analytics::projector::run(
+                self.state.db.clone(),
+                stopped.clone(),
+            )),
             tokio::spawn(prune_events(
                 self.state.db.clone(),
                 self.event_retention_days,

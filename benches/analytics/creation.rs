@@ -1,9 +1,9 @@
-//! What the rollups add to order creation: the same 3-line orders at
-//! concurrency 32 directly on PostgreSQL with the rollup maintenance
-//! (`create_order`) and without it (`insert_order`), alternating, on a fresh
-//! small database; then over HTTP.
+//! Order creation now that the rollups are a projection (order writes no
+//! longer touch them): the same 3-line orders at concurrency 32 directly on
+//! PostgreSQL (`create_order`), on a fresh small database; then over HTTP
+//! with the indexer and the projector running.
 
-use ordersearch::orders::create::{create_order, insert_order};
+use ordersearch::orders::create::create_order;
 use ordersearch::orders::model::NewOrder;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -17,7 +17,7 @@ const CONCURRENCY: usize = 32;
 const CREATES: usize = 4_000;
 const PRODUCTS: usize = 300;
 
-/// Order creation with and without the rollup maintenance, in the same run.
+/// Order creation directly and over HTTP, in the same run.
 pub async fn creation_cost() {
     let (url, pool) = fresh_database("bench_rollups").await;
     sqlx::query(
@@ -30,30 +30,16 @@ pub async fn creation_cost() {
     .execute(&pool)
     .await
     .unwrap();
-    create_directly(&pool, true, 0, 500).await;
-    create_directly(&pool, false, 500, 500).await;
+    create_directly(&pool, 0, 1_000).await;
     println!("order creation, 3-line orders at concurrency {CONCURRENCY}, {CREATES} orders a run:");
-    let mut next = 1_000;
-    let mut last_with = None;
-    for round in 1..=2 {
-        let without = create_directly(&pool, false, next, CREATES).await;
-        let rollups = create_directly(&pool, true, next + CREATES, CREATES).await;
-        next += 2 * CREATES;
-        report(
-            &format!("round {round}: create_order (rollups in tx)"),
-            &rollups,
-            "insert_order (no rollups)",
-            &without,
-        );
-        last_with = Some(rollups);
-    }
+    let direct = create_directly(&pool, 1_000, CREATES).await;
     let (server, _) = start_server(Some(&url), temp_dir("rollups")).await;
-    let over_http = create_over_http(&server.base, next).await;
+    let over_http = create_over_http(&server.base, 1_000 + CREATES).await;
     report(
-        "POST /v1/orders over HTTP (rollups in tx)",
+        "POST /v1/orders over HTTP (projector running)",
         &over_http,
         "create_order direct on PostgreSQL",
-        &last_with.expect("a round ran"),
+        &direct,
     );
 }
 
@@ -66,20 +52,15 @@ fn order_json(index: usize) -> Value {
            "items": items, "tags": ["bench"]})
 }
 
-/// `total` orders from index `first` on, directly on PostgreSQL, with or
-/// without the rollup maintenance.
-async fn create_directly(pool: &PgPool, rollups: bool, first: usize, total: usize) -> Stats {
+/// `total` orders from index `first` on, directly on PostgreSQL.
+async fn create_directly(pool: &PgPool, first: usize, total: usize) -> Stats {
     let pool = pool.clone();
     load(CONCURRENCY, total, move |index| {
         let pool = pool.clone();
         async move {
             let new: NewOrder = serde_json::from_value(order_json(first + index)).unwrap();
             let mut tx = pool.begin().await.unwrap();
-            let created = if rollups {
-                create_order(&mut tx, "default", "bench", &new).await
-            } else {
-                insert_order(&mut tx, "default", "bench", &new).await
-            };
+            let created = create_order(&mut tx, "default", "bench", &new).await;
             created.is_ok() && tx.commit().await.is_ok()
         }
     })

@@ -7,10 +7,9 @@
 //! - [`rebuild`]: `ordersearch rollups rebuild` after live API writes on the
 //!   seeded orders (creates, cancels, completions, deletes) gives exactly the
 //!   live rollups;
-//! - [`creation`]: what the rollups add to order creation, 3-line orders at
-//!   concurrency 32 directly on PostgreSQL with (`create_order`) and without
-//!   (`insert_order`) the rollup maintenance on a fresh small database, and
-//!   the same over HTTP.
+//! - [`creation`]: order creation, 3-line orders at concurrency 32 directly
+//!   on PostgreSQL (`create_order`) on a fresh small database, and the same
+//!   over HTTP with the projector running.
 //!
 //! `cargo bench --bench analytics` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432);
 //! `cargo bench --bench analytics -- routes` takes the route figures alone.

@@ -35,10 +35,14 @@ const NEW_MOVES: [&[&str]; 5] = [
     &["processing", "shipped", "completed", "delete"],
 ];
 
-/// Done-when 3 at scale: live writes through the API, then the rollups before
-/// and after `ordersearch rollups rebuild` must be identical.
+/// Done-when 3 at scale: live writes through the API, projected, then the
+/// rollups before and after `ordersearch rollups rebuild` must be identical.
 pub async fn rebuild_equals_live(http: &reqwest::Client, base: &str, pool: &PgPool, url: &str) {
     let writes = live_writes(http, base, pool).await;
+    // The rollups follow the writes through the projector: caught up first.
+    ordersearch::analytics::projector::catch_up(pool)
+        .await
+        .expect("projecting the live writes");
     let live = fingerprint(pool).await;
     let started = Instant::now();
     let rebuild = Command::new(env!("CARGO_BIN_EXE_ordersearch"))

@@ -1,4 +1,5 @@
-//! `ordersearch rollups …`: maintenance of the analytics rollups.
+//! `ordersearch rollups …`: maintenance of the analytics rollups; and
+//! `ordersearch analytics`: the projector alone.
 
 use std::time::Duration;
 
@@ -50,4 +51,22 @@ async fn run_on(db: &Database, action: RollupsAction) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs the analytics projector until Ctrl-C or SIGTERM (one per deployment;
+/// others stand by).
+pub async fn project(config: &DatabaseConfig) -> anyhow::Result<()> {
+    let db = Database::open(config).await?;
+    let result = async {
+        db.migrate().await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let projector = tokio::spawn(super::projector::run(db.pool.clone(), stopped));
+        crate::startup::shutdown_signal().await;
+        let _ = stop.send(true);
+        projector.await?;
+        anyhow::Ok(())
+    }
+    .await;
+    let closed = db.close().await;
+    result.and(closed)
 }

@@ -5,8 +5,9 @@
 //! summing them in PostgreSQL alone takes longer than the whole answer may.
 //! But all of those rows except today's belong to periods that are over, and
 //! a period that is over changes only when one of its orders is cancelled or
-//! deleted; such a write bumps the period's version
-//! (`analytics_period_versions`, migration 0009) in its own transaction. So
+//! deleted; the projector bumps the period's version
+//! (`analytics_period_versions`, migration 0009) in the batch that applies
+//! that change. So
 //! the figures of closed periods are kept here, per store, grain and period,
 //! and each request checks their versions (one small query) and reads only
 //! what is open, or changed, from the rollups. Answers stay exact: a kept

@@ -1,10 +1,15 @@
 //! When a store's yesterday is closed: no write may still add to it unseen.
 //!
-//! A write that changes an order of a past local day bumps the versions of its
-//! periods (`rollups::record_transition`); it decides "past" by the clock at
-//! the moment it writes the rollups, so only a write that ran before the
-//! store's midnight skips the bump for yesterday. Such a transaction held a
-//! transaction id by then (the order row is written before its rollups). So
+//! This rule was made for rollups written inside the order transactions,
+//! which bumped a period's version only for past local days. The projector
+//! (`projector::write`) now bumps the version of every period it changes, in
+//! the batch that changes it, so no write skips a bump and the rule only keeps
+//! yesterday out of memory a little longer than needed; it stays until a
+//! benchmark says whether the kept figures are worth keeping at all.
+//!
+//! The rule: a write decided "past" by the clock at the moment it wrote the
+//! rollups, so only a write that ran before the store's midnight skipped the
+//! bump for yesterday. Such a transaction held a transaction id by then. So
 //! yesterday is closed once every transaction that held an id when the service
 //! first saw the new day has ended.
 //!

@@ -1,8 +1,9 @@
 //! Sales analytics read from rollups (invariant 6).
 //!
-//! [`rollups`] keeps per store × product / category / customer / hour / status
-//! figures in step with the orders inside every order write; [`rebuild`]
-//! recomputes them from the orders; [`compact`] folds the shard rows of closed
+//! The rollups hold per store × product / category / customer / hour / status
+//! figures; [`projector`] keeps them as a projection of the event log (order
+//! writes do not touch them), [`freshness`] says how far behind it is, and
+//! [`rebuild`] recomputes them from the orders; [`compact`] folds the shard rows of closed
 //! periods so ranges read fewer rows. A query's range is resolved in [`range`]
 //! and split in [`plan`] into whole months, 8-day blocks, whole days and
 //! partial edge days, so figures over any range read few rows and stay exact.
@@ -11,8 +12,8 @@
 //! closed UTC months for hourly sales (both in a [`kept::KeptPeriods`]).
 //! [`routes`] serves them under `/v1/analytics`.
 //!
-//! Orders written behind the hook's back (a bulk `seed` or import) need an
-//! `ordersearch rollups rebuild` before live changes to them are recorded.
+//! Orders written without events (a bulk `seed`) need an `ordersearch
+//! rollups rebuild`, which also sets the projector's state (`seed` runs it).
 
 #[macro_use]
 mod plan;
@@ -24,11 +25,12 @@ pub mod compact;
 pub mod customers;
 pub mod day_horizon;
 pub mod figures;
+pub mod freshness;
 pub mod hourly;
 pub mod kept;
+pub mod projector;
 pub mod range;
 pub mod rebuild;
-pub mod rollups;
 pub mod routes;
 pub mod sales;
 pub mod summary;

@@ -2,13 +2,20 @@
 //! with one set-based statement per grain (day rows from the orders, month rows
 //! from the day rows, the all-time row from the month rows).
 //!
-//! It runs in one transaction. Truncation locks the rollup tables until it
-//! commits, so order writes that reach their rollup step wait for it and then
-//! apply their change on top of the rebuilt figures: none is lost or counted
-//! twice. Analytics reads wait meanwhile too. Sharded tables get every row in
-//! shard 0, as [`super::compact`] leaves closed periods. Rows are written in
-//! primary-key order, so the rows one range reads lie together on disk; the
-//! tables are vacuumed and analyzed after the commit.
+//! It runs in one `repeatable read` transaction, so every statement reads the
+//! orders in one snapshot, and it also sets the projector's state from that
+//! snapshot (see `projector`): each order's projected state and version, and
+//! the projector's position at the last event every transaction before the
+//! snapshot's oldest running one wrote. Events after that position that the
+//! snapshot saw carry versions the projected states already hold, so the
+//! projector skips them; the others it applies. First it takes
+//! `analytics_projected_orders` in `exclusive` mode, before the snapshot: a
+//! projector batch under way commits first, and the next waits for the
+//! rebuild. Order writes never wait for it; analytics reads do (the
+//! truncation locks the rollups until the commit). Sharded tables get every
+//! row in shard 0, as [`super::compact`] leaves closed periods. Rows are
+//! written in primary-key order, so the rows one range reads lie together on
+//! disk; the tables are vacuumed and analyzed after the commit.
 
 use std::time::{Duration, Instant};
 
@@ -138,6 +145,18 @@ pub async fn rebuild(pool: &PgPool, progress: &ProgressBar) -> anyhow::Result<Re
     let started = Instant::now();
     progress.set_length(STEPS.len() as u64 + 2);
     let mut tx = pool.begin().await.context("starting the rebuild")?;
+    // Neither statement takes the snapshot; the next one does.
+    sqlx::query("set transaction isolation level repeatable read")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("lock table analytics_projected_orders in exclusive mode")
+        .execute(&mut *tx)
+        .await
+        .context("waiting for the projector's batch")?;
+    let xmin: i64 =
+        sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            .fetch_one(&mut *tx)
+            .await?;
     // Large hash aggregates; the setting ends with the transaction.
     sqlx::query("set local work_mem = '256MB'")
         .execute(&mut *tx)
@@ -169,6 +188,8 @@ pub async fn rebuild(pool: &PgPool, progress: &ProgressBar) -> anyhow::Result<Re
         }
         progress.inc(1);
     }
+    progress.set_message("projector state");
+    set_projector_state(&mut tx, xmin).await?;
     report.sales_orders = sqlx::query_scalar(
         "select count(*) from orders where status <> 'cancelled' and deleted_at is null",
     )
@@ -191,4 +212,35 @@ pub async fn rebuild(pool: &PgPool, progress: &ProgressBar) -> anyhow::Result<Re
     report.elapsed = started.elapsed();
     progress.finish_with_message("rollups rebuilt");
     Ok(report)
+}
+
+/// Every order's projected state from the snapshot, and the projector's
+/// position at the last event below the snapshot's `xmin`.
+async fn set_projector_state(conn: &mut sqlx::PgConnection, xmin: i64) -> anyhow::Result<()> {
+    sqlx::query("truncate analytics_projected_orders")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into analytics_projected_orders (order_id, version, status, deleted)
+         select id, version, status, deleted_at is not null from orders order by id",
+    )
+    .execute(&mut *conn)
+    .await
+    .context("setting the projected states")?;
+    sqlx::query(
+        "insert into event_readers (name, xact_id, id)
+         select $1, coalesce(h.xact_id, p.xact_id), coalesce(h.id, p.id)
+         from events_pruned p left join lateral (
+             select xact_id, id from events where xact_id < $2::text::xid8
+             order by xact_id desc, id desc limit 1
+         ) h on true
+         on conflict (name) do update set
+            xact_id = excluded.xact_id, id = excluded.id, updated_at = now()",
+    )
+    .bind(super::projector::READER)
+    .bind(xmin.to_string())
+    .execute(conn)
+    .await
+    .context("setting the projector's position")?;
+    Ok(())
 }

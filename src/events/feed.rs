@@ -238,6 +238,24 @@ pub async fn reader_lag(
     Ok(lag)
 }
 
+/// Moves the reader `name`'s stored position to `next`.
+pub async fn advance_reader(
+    conn: &mut PgConnection,
+    name: &str,
+    next: Position,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update event_readers set xact_id = $2::text::xid8, id = $3, updated_at = now()
+         where name = $1",
+    )
+    .bind(name)
+    .bind(next.0.to_string())
+    .bind(next.1)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Head, oldest and count of the events `scope` sees.
 pub async fn status(conn: &mut PgConnection, scope: &StoreScope) -> Result<LogStatus, ApiError> {
     let bounds = bounds(conn).await?;

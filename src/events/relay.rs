@@ -195,15 +195,8 @@ async fn relay_batch(
         anyhow::ensure!(confirmation.is_ack(), "the broker refused an event (nack)");
     }
     if page.next != position {
-        sqlx::query(
-            "update event_readers set xact_id = $2::text::xid8, id = $3, updated_at = now()
-             where name = $1",
-        )
-        .bind(READER)
-        .bind(page.next.0.to_string())
-        .bind(page.next.1)
-        .execute(pool)
-        .await?;
+        let mut conn = pool.acquire().await?;
+        feed::advance_reader(&mut conn, READER, page.next).await?;
     }
     metrics::counter!("events_relayed_total").increment(page.events.len() as u64);
     Ok(Relayed {

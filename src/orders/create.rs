@@ -61,22 +61,9 @@ impl Line {
     }
 }
 
-/// Creates the order in `store`; `actor` is the acting key's name.
+/// Creates the order in `store`; `actor` is the acting key's name. The
+/// analytics rollups follow from its event (`analytics::projector`).
 pub async fn create_order(
-    conn: &mut PgConnection,
-    store: &str,
-    actor: &str,
-    new: &NewOrder,
-) -> Result<Order, ApiError> {
-    let order = insert_order(conn, store, actor, new).await?;
-    crate::analytics::rollups::record_transition(conn, order.id, None).await?;
-    Ok(order)
-}
-
-/// Everything [`create_order`] does but the analytics rollups: the order, its
-/// items, the stock and the `created` event. Benchmarks use it to price the
-/// rollups; anything that keeps the order must call `create_order` instead.
-pub async fn insert_order(
     conn: &mut PgConnection,
     store: &str,
     actor: &str,

@@ -89,9 +89,6 @@ pub async fn update_order(
     if new_status.is_some() || was_edited || note_changed {
         bump(conn, row.id).await?;
     }
-    if new_status.is_some() {
-        crate::analytics::rollups::record_transition(conn, row.id, Some((current, false))).await?;
-    }
     let order = reload(conn, scope, row.id).await?;
     let event = match new_status {
         Some(Status::Cancelled) => Some(NewEvent::order(EventType::OrderCancelled, &order)?),
@@ -140,7 +137,6 @@ pub async fn delete_order(
         .await?;
     repo::record_event(conn, row.id, "deleted", actor, (None, None), json!({})).await?;
     bump(conn, row.id).await?;
-    crate::analytics::rollups::record_transition(conn, row.id, Some((row.status(), false))).await?;
     let order = reload(conn, scope, row.id).await?;
     events::append(conn, &[NewEvent::order(EventType::OrderDeleted, &order)?]).await?;
     Ok(order)

@@ -147,8 +147,9 @@ async fn seed_locked(
     bar.finish_and_clear();
     let written = totals.iter().map(|t| t.0).sum();
     let elapsed = started.elapsed();
-    // The analytics rollups follow order writes made through the API; these
-    // were not, so the rollups are recomputed (invariant 6).
+    // The analytics rollups follow the events of order writes; these wrote
+    // none, so the rollups and the projector's state are recomputed
+    // (invariant 6).
     let rollups = if written > 0 {
         // Planner statistics for what was just written (the rollup rebuild's
         // and the API's plans depend on them); autovacuum may be off or late.

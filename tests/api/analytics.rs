@@ -4,11 +4,14 @@
 //! A `Shop` is stores in several time zones (DST ones included), products with
 //! and without a cost in a few categories, and a random history of orders made
 //! through the API. `naive` recomputes each figure with plain SQL over the
-//! orders; `rollups` compares live rollups with a rebuild.
+//! orders; `rollups` compares live rollups with a rebuild; `projection` kills
+//! and restarts the projector that keeps them.
 
 mod closed;
 mod errors;
+mod freshness;
 mod naive;
+mod projection;
 mod property;
 mod rollups;
 
@@ -185,13 +188,22 @@ impl Shop {
         ids
     }
 
-    /// A GET as the unscoped analyst; `params` become the query string.
+    /// A GET as the unscoped analyst, once the projector has caught up;
+    /// `params` become the query string. An answer's `as_of` and `lag_ms`
+    /// are checked and taken out, leaving the figures.
     pub async fn figures(
         &self,
         path: &str,
         params: &[(&str, String)],
     ) -> crate::helpers::TestResponse {
-        self.get_as(&self.analyst, path, params).await
+        let mut response = self.get_as(&self.analyst, path, params).await;
+        if response.status == StatusCode::OK {
+            let answer = response.body.as_object_mut().expect("an object");
+            let as_of = answer.remove("as_of");
+            assert!(as_of.is_some_and(|at| at.is_string()), "{path}: as_of");
+            assert_eq!(answer.remove("lag_ms"), Some(json!(0)), "{path}: lag_ms");
+        }
+        response
     }
 
     pub async fn get_as(
@@ -200,6 +212,7 @@ impl Shop {
         path: &str,
         params: &[(&str, String)],
     ) -> crate::helpers::TestResponse {
+        self.app.project_all().await;
         let mut query = form_urlencoded::Serializer::new(String::new());
         for (name, value) in params {
             query.append_pair(name, value);

@@ -110,6 +110,7 @@ pub(crate) const ROUTES: &[Route] = &[
     .other_store(200),
     Route::new("GET", "/v1/analytics/sales/hourly", &[Admin, Analyst]),
     Route::new("GET", "/v1/analytics/orders/summary", &[Admin, Analyst]),
+    Route::new("GET", "/v1/analytics/status", &[Admin, Analyst]),
     // The event feed: admins; a store-scoped admin reads its store's events. The
     // list looks for its fixture among the few `product.stock_low` events.
     Route::new("GET", "/v1/events", &[Admin]).query("types=product.stock_low"),

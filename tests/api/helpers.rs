@@ -353,6 +353,23 @@ impl TestApp {
         }
     }
 
+    /// Applies every committed order event to the analytics rollups, as the
+    /// projector would. Events committed behind a transaction still running
+    /// anywhere on the server (other tests') become readable once it ends,
+    /// so this waits until none is pending.
+    pub async fn project_all(&self) {
+        eventually("the projector to pass every committed event", || async {
+            ordersearch::analytics::projector::catch_up(&self.pool)
+                .await
+                .expect("projecting the event log");
+            let status = ordersearch::analytics::freshness::status(&self.pool)
+                .await
+                .expect("reading the projector's status");
+            (status.pending_events == 0).then_some(())
+        })
+        .await;
+    }
+
     pub fn call(&self, method: Method, path: &str) -> Call<'_> {
         Call {
             app: self,

@@ -323,12 +323,11 @@ async fn every_route_equals_a_recomputation_from_the_orders_over_random_ranges()
     check_ranges(&shop, &mut rng, 30, seed).await;
     check_yesterday(&shop, seed).await;
 
-    // Folding those changes into their periods' shard-0 rows, as `serve` does
-    // once the periods are over, changes no figure either.
-    let folded = ordersearch::analytics::compact::compact(&shop.app.pool, Utc::now())
+    // Folding closed periods' shard rows, as `serve` does, changes no figure
+    // either (the projector writes shard 0 only, so there is little to fold).
+    ordersearch::analytics::compact::compact(&shop.app.pool, Utc::now())
         .await
         .expect("folding closed periods");
-    assert!(folded.folded_into > 0, "the backdated changes were folded");
     check_ranges(&shop, &mut rng, 30, seed).await;
     assert_live_equals_rebuild(&shop, &format!("seed {seed}, after backdating")).await;
 }

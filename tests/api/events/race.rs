@@ -64,9 +64,9 @@ async fn race_a_reader_never_misses_an_event_that_commits_after_later_ones() {
             .expect("a valid order");
     for _ in 0..ROUNDS {
         // The slow transaction locks its product, so it holds an id, and writes its
-        // event (without the rollups, whose rows the fast orders would wait on).
+        // event.
         let mut held = app.pool.begin().await.unwrap();
-        ordersearch::orders::create::insert_order(&mut held, "default", "race", &slow)
+        ordersearch::orders::create::create_order(&mut held, "default", "race", &slow)
             .await
             .expect("the slow order");
         for _ in 0..FAST {
