@@ -63,6 +63,7 @@ impl Shop {
         )
         .await;
         app.index_all().await;
+        app.project_all().await;
         Shop {
             app,
             jane,
