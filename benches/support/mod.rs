@@ -28,6 +28,7 @@ pub struct Stats {
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 impl Stats {
@@ -50,6 +51,7 @@ impl Stats {
             p50_ms: at(0.50),
             p95_ms: at(0.95),
             p99_ms: at(0.99),
+            max_ms: at(1.0),
         }
     }
 }
