@@ -7,9 +7,9 @@
 //! `cargo bench --bench orders -- bursts` runs the bursts alone, `-- lag` the
 //! projector's lag at 200 orders/s alone.
 
+mod pgbench;
 #[path = "../support/mod.rs"]
 mod support;
-mod pgbench;
 
 use std::sync::Arc;
 
@@ -163,10 +163,7 @@ async fn projector_lag(http: &reqwest::Client, base: &str) {
     println!(
         "projector lag at {RATE} orders/s for {SECONDS} s: p50 {:.0} ms  p99 {:.0} ms  max {:.0} ms \
          ({} samples; {failed} orders failed)",
-        lag.p50_ms,
-        lag.p99_ms,
-        lag.max_ms,
-        lag.requests
+        lag.p50_ms, lag.p99_ms, lag.max_ms, lag.requests
     );
 }
 

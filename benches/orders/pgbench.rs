@@ -59,7 +59,10 @@ pub async fn minimum_sql(source: &PgPool, concurrency: usize, orders: usize) -> 
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(written as usize, stats.requests, "every transaction wrote its order");
+    assert_eq!(
+        written as usize, stats.requests,
+        "every transaction wrote its order"
+    );
     stats
 }
 
@@ -71,7 +74,12 @@ fn from_logs(dir: &std::path::Path) -> Stats {
     let (mut first_start, mut last_end) = (f64::MAX, f64::MIN);
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        if !path.file_name().unwrap().to_string_lossy().starts_with("log") {
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("log")
+        {
             continue;
         }
         for line in std::fs::read_to_string(&path).unwrap().lines() {

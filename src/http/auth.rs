@@ -153,7 +153,7 @@ impl Principal {
     ) -> Result<StoreScope, ApiError> {
         match (requested, &self.store) {
             (Some(store), _) => {
-                if !self.can_see(store) || !store_exists(state, store).await? {
+                if !self.can_see(store) || !store_exists(&state.db, store).await? {
                     return Err(ApiError::NotFound("store"));
                 }
                 Ok(StoreScope::One(store.to_string()))
@@ -170,21 +170,40 @@ impl Principal {
         state: &AppState,
         requested: Option<&str>,
     ) -> Result<String, ApiError> {
+        let store = self.store_to_write(requested)?;
+        if !store_exists(&state.db, &store).await? {
+            return Err(no_such_store());
+        }
+        Ok(store)
+    }
+
+    /// [`Self::store_for_write`] without the database: the caller's own
+    /// statement must find the store, else answer [`no_such_store`].
+    pub fn store_to_write(&self, requested: Option<&str>) -> Result<String, ApiError> {
         let store = requested
             .map(str::to_string)
             .or_else(|| self.store.clone())
             .unwrap_or_else(|| "default".to_string());
-        if !self.can_see(&store) || !store_exists(state, &store).await? {
-            return Err(ApiError::invalid("store", "no such store"));
+        if !self.can_see(&store) {
+            return Err(no_such_store());
         }
         Ok(store)
     }
 }
 
-async fn store_exists(state: &AppState, store: &str) -> Result<bool, ApiError> {
+/// The 422 for a write naming a store the key cannot see or that does not exist.
+pub fn no_such_store() -> ApiError {
+    ApiError::invalid("store", "no such store")
+}
+
+/// Whether `store` exists.
+pub async fn store_exists<'c, E>(db: E, store: &str) -> Result<bool, ApiError>
+where
+    E: sqlx::PgExecutor<'c>,
+{
     let exists = sqlx::query_scalar("select exists (select 1 from stores where id = $1)")
         .bind(store)
-        .fetch_one(&state.db)
+        .fetch_one(db)
         .await?;
     Ok(exists)
 }

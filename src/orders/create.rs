@@ -4,46 +4,65 @@
 //! each product the reservation takes below its threshold), and stamps the
 //! order for the search outbox (invariant 1).
 //!
-//! Stock can never be oversold: the products are locked in id order (so two
-//! orders for the same products cannot deadlock), checked, then decremented.
+//! The transaction is three statements, so the product locks are held for as
+//! few round trips as possible: the first locks the products (in id order, so
+//! two orders for the same products cannot deadlock) and reads the store's
+//! currency, the transaction's time and the order's number with them; the
+//! order is then known whole in Rust, and the second statement writes it,
+//! its items, its timeline entry and the guarded stock decrement together;
+//! the third appends its events. Stock can never be oversold: the locked rows
+//! are checked before the write, and the decrement keeps `stock >= quantity`.
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::model::{NewItem, NewOrder, Order, OrderItem, Status};
-use super::repo::{self, ORDER_COLUMNS, OrderRef, OrderRow};
+use super::model::{NewOrder, Order, OrderItem, Status};
+use super::repo::{self, OrderRef};
 use crate::domain::Money;
 use crate::events::{self, EventType, NewEvent};
-use crate::http::auth::StoreScope;
+use crate::http::auth::{StoreScope, no_such_store, store_exists};
 use crate::http::error::{ApiError, FieldError};
 use crate::products::{COLUMNS as PRODUCT_COLUMNS, Product};
 
 /// Largest order total (fits `numeric(14, 2)`).
 const MAX_TOTAL: i64 = 999_999_999_999;
 
-/// A catalog row as locked for the order.
+/// A catalog row as locked for the order, with what the order takes from
+/// outside the catalog in the same statement (the same on every row).
 #[derive(Debug, sqlx::FromRow)]
-struct CatalogRow {
-    id: Uuid,
-    sku: String,
-    name: String,
-    category: String,
-    price: Money,
-    cost: Option<Money>,
-    stock: i32,
-    active: bool,
+struct LockedRow {
+    #[sqlx(flatten)]
+    product: Product,
+    currency: String,
+    now: DateTime<Utc>,
+    number: i64,
+    existing: Option<Uuid>,
 }
 
-/// A merged line: one product, summed quantity, and the request lines it came from.
+/// What the order takes from its store and its transaction, and the order
+/// the store already has under its `external_id`, if any.
+struct Header {
+    currency: String,
+    now: DateTime<Utc>,
+    number: i64,
+    existing: Option<Uuid>,
+}
+
+/// A merged line: one product (as locked), and its summed quantity.
 struct Line {
-    product: CatalogRow,
+    product: Product,
     quantity: i32,
 }
 
 impl Line {
+    fn total(&self) -> Money {
+        self.product.price.times(self.quantity)
+    }
+
     /// The line as the order shows it.
     fn item(&self, order_id: Uuid, line: i32) -> OrderItem {
         let product = &self.product;
@@ -56,7 +75,16 @@ impl Line {
             category: product.category.clone(),
             unit_price: product.price,
             quantity: self.quantity,
-            line_total: product.price.times(self.quantity),
+            line_total: self.total(),
+        }
+    }
+
+    /// The product as the reservation leaves it.
+    fn reserved(&self, now: DateTime<Utc>) -> Product {
+        Product {
+            stock: self.product.stock - self.quantity,
+            updated_at: now,
+            ..self.product.clone()
         }
     }
 }
@@ -69,15 +97,12 @@ pub async fn create_order(
     actor: &str,
     new: &NewOrder,
 ) -> Result<Order, ApiError> {
-    let currency: String = sqlx::query_scalar("select currency from stores where id = $1")
-        .bind(store)
-        .fetch_one(&mut *conn)
-        .await?;
-    let lines = resolve_lines(conn, store, &new.items).await?;
-    let total: Money = lines
-        .iter()
-        .map(|line| line.product.price.times(line.quantity))
-        .sum();
+    let (lines, header) = resolve_lines(conn, store, new).await?;
+    if let Some(existing) = header.existing {
+        return Err(duplicate_external_id(store, new, Some(existing)));
+    }
+    check_stock(&lines)?;
+    let total: Money = lines.iter().map(Line::total).sum();
     if total.decimal() > rust_decimal::Decimal::from(MAX_TOTAL) {
         return Err(ApiError::invalid(
             "items",
@@ -85,53 +110,50 @@ pub async fn create_order(
         ));
     }
     let order_id = Uuid::now_v7();
-    let inserted: Option<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into orders (id, store_id, external_id, status, customer_id, customer_email, customer_name,
-                             customer_phone, shipping_address, tags, note, total, currency)
-         values ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         on conflict (store_id, external_id) do nothing
-         returning {ORDER_COLUMNS}"
-    )))
-    .bind(order_id)
-    .bind(store)
-    .bind(&new.external_id)
-    .bind(&new.customer.id)
-    .bind(&new.customer.email)
-    .bind(&new.customer.name)
-    .bind(&new.customer.phone)
-    .bind(new.shipping_address.as_ref().map(sqlx::types::Json))
-    .bind(&new.tags)
-    .bind(&new.note)
-    .bind(total)
-    .bind(&currency)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = inserted else {
-        return Err(duplicate_external_id(conn, store, new.external_id.as_deref()).await);
+    let order = Order {
+        id: order_id,
+        number: header.number,
+        store: store.to_string(),
+        external_id: new.external_id.clone(),
+        status: Status::Pending,
+        customer: new.customer.clone(),
+        items: (1..)
+            .zip(&lines)
+            .map(|(n, line)| line.item(order_id, n))
+            .collect(),
+        total,
+        currency: header.currency,
+        shipping_address: new.shipping_address.clone(),
+        tracking: None,
+        tags: new.tags.clone(),
+        note: new.note.clone(),
+        created_at: header.now,
+        updated_at: header.now,
+        completed_at: None,
+        cancelled_at: None,
+        deleted_at: None,
+        version: 1,
     };
-    let reserved = reserve_stock(conn, &lines).await?;
-    insert_items(conn, order_id, &lines).await?;
-    let data = json!({ "external_id": new.external_id, "lines": lines.len(), "total": total });
-    repo::record_event(
-        conn,
-        order_id,
-        "created",
-        actor,
-        (None, Some(Status::Pending)),
-        data,
-    )
-    .await?;
-    // The order as committed, from what this transaction wrote (no re-read).
-    let items = (1..).zip(&lines).map(|(n, line)| line.item(order_id, n));
-    let order = row.into_order(items.collect());
+    let timeline = json!({ "external_id": new.external_id, "lines": lines.len(), "total": total });
+    let (created, reserved) = write_order(conn, &order, &lines, actor, timeline).await?;
+    if !created {
+        // Another order took the `external_id` after the first statement read.
+        let existing =
+            sqlx::query_scalar("select id from orders where store_id = $1 and external_id = $2")
+                .bind(store)
+                .bind(&new.external_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+        return Err(duplicate_external_id(store, new, existing));
+    }
+    if reserved != lines.len() {
+        return Err(anyhow::anyhow!("stock changed under a row lock").into());
+    }
     let mut changes = vec![NewEvent::order(EventType::OrderCreated, &order)?];
-    for product in &reserved {
-        let before = lines
-            .iter()
-            .find(|line| line.product.id == product.id)
-            .map_or(product.stock, |line| line.product.stock);
-        if events::crosses_low_stock(before, product.stock, product.low_stock_threshold) {
-            changes.push(NewEvent::product(EventType::ProductStockLow, product)?);
+    for line in &lines {
+        let after = line.reserved(header.now);
+        if events::crosses_low_stock(line.product.stock, after.stock, after.low_stock_threshold) {
+            changes.push(NewEvent::product(EventType::ProductStockLow, &after)?);
         }
     }
     events::append(conn, &changes).await?;
@@ -140,12 +162,13 @@ pub async fn create_order(
 
 /// Finds every requested product in the store, locked in id order, and merges
 /// lines naming the same product. Unknown or inactive products are 422s naming
-/// the line.
+/// the line; an unknown store is a 422 naming `store`.
 async fn resolve_lines(
     conn: &mut PgConnection,
     store: &str,
-    items: &[NewItem],
-) -> Result<Vec<Line>, ApiError> {
+    new: &NewOrder,
+) -> Result<(Vec<Line>, Header), ApiError> {
+    let items = &new.items;
     let mut errors = Vec::new();
     for (index, item) in items.iter().enumerate() {
         if item.product_id.is_some() == item.sku.is_some() {
@@ -163,16 +186,33 @@ async fn resolve_lines(
         .iter()
         .filter_map(|item| item.sku.as_deref())
         .collect();
-    let catalog: Vec<CatalogRow> = sqlx::query_as(
-        "select id, sku, name, category, price, cost, stock, active from products
+    // The scalar subqueries run once per statement, not once per row.
+    let locked: Vec<LockedRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {PRODUCT_COLUMNS},
+                (select currency from stores where id = $1) as currency, now() as now,
+                (select nextval('order_number_seq')) as number,
+                (select id from orders where store_id = $1 and external_id = $4) as existing
+         from products
          where store_id = $1 and (id = any($2) or sku = any($3))
-         order by id for update",
-    )
+         order by id for update"
+    )))
     .bind(store)
     .bind(&ids)
     .bind(&skus)
+    .bind(&new.external_id)
     .fetch_all(&mut *conn)
     .await?;
+    // A product row implies its store; with none, ask.
+    if locked.is_empty() && !store_exists(&mut *conn, store).await? {
+        return Err(no_such_store());
+    }
+    let header = locked.first().map(|row| Header {
+        currency: row.currency.clone(),
+        now: row.now,
+        number: row.number,
+        existing: row.existing,
+    });
+    let catalog: Vec<Product> = locked.into_iter().map(|row| row.product).collect();
 
     let mut merged: BTreeMap<Uuid, i32> = BTreeMap::new();
     for (index, item) in items.iter().enumerate() {
@@ -204,10 +244,10 @@ async fn resolve_lines(
             Some(product) => *merged.entry(product.id).or_default() += item.quantity,
         }
     }
-    if !errors.is_empty() {
+    let Some(header) = header.filter(|_| errors.is_empty()) else {
         return Err(ApiError::Validation(errors));
-    }
-    let mut catalog: BTreeMap<Uuid, CatalogRow> =
+    };
+    let mut catalog: BTreeMap<Uuid, Product> =
         catalog.into_iter().map(|row| (row.id, row)).collect();
     // Lines keep the order in which the request first named each product.
     let mut lines = Vec::new();
@@ -225,12 +265,11 @@ async fn resolve_lines(
             lines.push(Line { product, quantity });
         }
     }
-    Ok(lines)
+    Ok((lines, header))
 }
 
-/// Decrements stock for every line, or answers 409 naming each short line.
-/// Returns the products as the reservation left them.
-async fn reserve_stock(conn: &mut PgConnection, lines: &[Line]) -> Result<Vec<Product>, ApiError> {
+/// The 409 naming each line the locked stock cannot cover, if any.
+fn check_stock(lines: &[Line]) -> Result<(), ApiError> {
     let short: Vec<serde_json::Value> = lines
         .iter()
         .filter(|line| line.product.stock < line.quantity)
@@ -241,95 +280,100 @@ async fn reserve_stock(conn: &mut PgConnection, lines: &[Line]) -> Result<Vec<Pr
             })
         })
         .collect();
-    if !short.is_empty() {
-        return Err(ApiError::conflict(
-            "insufficient-stock",
-            format!("{} item(s) do not have enough stock", short.len()),
-            json!({ "items": short }),
-        ));
+    if short.is_empty() {
+        return Ok(());
     }
-    let ids: Vec<Uuid> = lines.iter().map(|line| line.product.id).collect();
-    let quantities: Vec<i32> = lines.iter().map(|line| line.quantity).collect();
-    // The rows are locked already; `stock >= qty` keeps the no-oversell rule local too.
-    let updated: Vec<Product> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "update products set stock = stock - r.quantity, updated_at = now()
-         from unnest($1::uuid[], $2::int[]) as r(product_id, quantity)
-         where id = r.product_id and stock >= r.quantity
-         returning {PRODUCT_COLUMNS}"
-    )))
-    .bind(&ids)
-    .bind(&quantities)
-    .fetch_all(&mut *conn)
-    .await?;
-    if updated.len() != lines.len() {
-        return Err(anyhow::anyhow!("stock changed under a row lock").into());
-    }
-    Ok(updated)
+    Err(ApiError::conflict(
+        "insufficient-stock",
+        format!("{} item(s) do not have enough stock", short.len()),
+        json!({ "items": short }),
+    ))
 }
 
-async fn insert_items(
+/// Writes the order row (nothing, when the store has its `external_id`
+/// already), its items, its timeline entry and the stock decrement, in one
+/// statement. Returns whether the order was written and how many products
+/// the decrement reserved.
+async fn write_order(
     conn: &mut PgConnection,
-    order_id: Uuid,
+    order: &Order,
     lines: &[Line],
-) -> Result<(), ApiError> {
-    let numbers: Vec<i32> = (1..=lines.len() as i32).collect();
-    let product_ids: Vec<Uuid> = lines.iter().map(|line| line.product.id).collect();
-    let skus: Vec<&str> = lines.iter().map(|line| line.product.sku.as_str()).collect();
-    let names: Vec<&str> = lines
-        .iter()
-        .map(|line| line.product.name.as_str())
-        .collect();
-    let categories: Vec<&str> = lines
-        .iter()
-        .map(|line| line.product.category.as_str())
-        .collect();
-    let prices: Vec<Money> = lines.iter().map(|line| line.product.price).collect();
+    actor: &str,
+    timeline: serde_json::Value,
+) -> Result<(bool, usize), ApiError> {
+    let items = &order.items;
+    let numbers: Vec<i32> = items.iter().map(|item| item.line).collect();
+    let product_ids: Vec<Uuid> = items.iter().map(|item| item.product_id).collect();
+    let skus: Vec<&str> = items.iter().map(|item| item.sku.as_str()).collect();
+    let names: Vec<&str> = items.iter().map(|item| item.name.as_str()).collect();
+    let categories: Vec<&str> = items.iter().map(|item| item.category.as_str()).collect();
+    let prices: Vec<Money> = items.iter().map(|item| item.unit_price).collect();
     let costs: Vec<Option<Money>> = lines.iter().map(|line| line.product.cost).collect();
-    let quantities: Vec<i32> = lines.iter().map(|line| line.quantity).collect();
-    let totals: Vec<Money> = lines
-        .iter()
-        .map(|line| line.product.price.times(line.quantity))
-        .collect();
-    sqlx::query(
-        "insert into order_items (order_id, line, product_id, sku, name, category, unit_price, unit_cost,
-                                  quantity, line_total)
-         select $1, * from unnest($2::int[], $3::uuid[], $4::text[], $5::text[], $6::text[],
-                                  $7::numeric[], $8::numeric[], $9::int[], $10::numeric[])",
+    let quantities: Vec<i32> = items.iter().map(|item| item.quantity).collect();
+    let totals: Vec<Money> = items.iter().map(|item| item.line_total).collect();
+    let customer = &order.customer;
+    let (created, reserved): (i64, i64) = sqlx::query_as(
+        "with new_order as (
+             insert into orders (id, number, store_id, external_id, status, customer_id, customer_email,
+                                 customer_name, customer_phone, shipping_address, tags, note, total,
+                                 currency)
+             values ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9, $10, $11, $12, $13)
+             on conflict (store_id, external_id) do nothing
+             returning id
+         ), reserved as (
+             update products p set stock = p.stock - r.quantity, updated_at = now()
+             from unnest($14::uuid[], $15::int[]) as r(product_id, quantity)
+             where p.id = r.product_id and p.stock >= r.quantity
+               and exists (select 1 from new_order)
+             returning p.id
+         ), items as (
+             insert into order_items (order_id, line, product_id, sku, name, category, unit_price,
+                                      unit_cost, quantity, line_total)
+             select o.id, l.* from new_order o,
+                  unnest($16::int[], $14::uuid[], $17::text[], $18::text[], $19::text[],
+                         $20::numeric[], $21::numeric[], $15::int[], $22::numeric[]) as l
+         ), timeline as (
+             insert into order_events (order_id, kind, actor, from_status, to_status, data)
+             select id, 'created', $23, null, 'pending', $24 from new_order
+         )
+         select (select count(*) from new_order), (select count(*) from reserved)",
     )
-    .bind(order_id)
-    .bind(&numbers)
+    .bind(order.id)
+    .bind(order.number)
+    .bind(&order.store)
+    .bind(&order.external_id)
+    .bind(&customer.id)
+    .bind(&customer.email)
+    .bind(&customer.name)
+    .bind(&customer.phone)
+    .bind(order.shipping_address.as_ref().map(sqlx::types::Json))
+    .bind(&order.tags)
+    .bind(&order.note)
+    .bind(order.total)
+    .bind(&order.currency)
     .bind(&product_ids)
+    .bind(&quantities)
+    .bind(&numbers)
     .bind(&skus)
     .bind(&names)
     .bind(&categories)
     .bind(&prices)
     .bind(&costs)
-    .bind(&quantities)
     .bind(&totals)
-    .execute(conn)
+    .bind(actor)
+    .bind(timeline)
+    .fetch_one(conn)
     .await?;
-    Ok(())
+    Ok((created == 1, reserved as usize))
 }
 
 /// The 409 for an `external_id` the store already has, naming the existing order.
-async fn duplicate_external_id(
-    conn: &mut PgConnection,
-    store: &str,
-    external_id: Option<&str>,
-) -> ApiError {
-    let existing: Option<Uuid> =
-        sqlx::query_scalar("select id from orders where store_id = $1 and external_id = $2")
-            .bind(store)
-            .bind(external_id)
-            .fetch_optional(conn)
-            .await
-            .ok()
-            .flatten();
+fn duplicate_external_id(store: &str, new: &NewOrder, existing: Option<Uuid>) -> ApiError {
     ApiError::conflict(
         "external-id-exists",
         format!(
             "store `{store}` already has an order with external_id `{}`",
-            external_id.unwrap_or_default()
+            new.external_id.as_deref().unwrap_or_default()
         ),
         json!({ "existing_order_id": existing }),
     )

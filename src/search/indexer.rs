@@ -8,18 +8,15 @@
 //! flagged. A batch the engine refuses is split to find the documents at fault,
 //! which are recorded and retried with backoff; the rest go through.
 //!
-//! Idle, it waits for a commit that flags an order: every such statement
-//! notifies `search_outbox` (migration 0008), delivered at commit. It also
-//! looks every [`IDLE_POLL`] without being woken, in case a notification was
-//! lost while the listening connection reconnected.
+//! Idle, it looks for flagged orders every [`IDLE_POLL`]: one probe of the
+//! outbox's partial index. Order commits do not notify it (migration 0016
+//! says why).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::postgres::PgListener;
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
@@ -30,10 +27,8 @@ use super::engine::{EngineError, SearchEngine};
 pub const INDEXER_LOCK: i64 = 0x6f72_6465_7273;
 /// Orders per batch.
 pub const BATCH_SIZE: i64 = 1000;
-/// The channel a statement that flags orders notifies (migration 0008).
-const OUTBOX_CHANNEL: &str = "search_outbox";
-/// How often an idle indexer looks for new changes without being woken.
-const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How often an idle indexer looks for new changes.
+const IDLE_POLL: Duration = Duration::from_millis(50);
 /// Orders delivered (read, and as good as all acknowledged) since the last
 /// vacuum above which an idle indexer vacuums `orders` (see [`vacuum_outbox`]).
 const VACUUM_AFTER: u64 = 50_000;
@@ -45,18 +40,7 @@ const STANDBY_POLL: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Runs the indexer until `shutdown` turns true.
-pub async fn run(pool: PgPool, engine: SearchEngine, shutdown: watch::Receiver<bool>) {
-    run_with_idle_poll(pool, engine, shutdown, IDLE_POLL).await
-}
-
-/// [`run`], looking for changes every `idle_poll` when no notification wakes
-/// it (tests make it long, to see that a commit's notification wakes it).
-pub async fn run_with_idle_poll(
-    pool: PgPool,
-    engine: SearchEngine,
-    mut shutdown: watch::Receiver<bool>,
-    idle_poll: Duration,
-) {
+pub async fn run(pool: PgPool, engine: SearchEngine, mut shutdown: watch::Receiver<bool>) {
     // The session the lock is tried on, and held while leading: a standby
     // keeps it between tries rather than opening a connection every poll.
     let mut session: Option<PgConnection> = None;
@@ -64,7 +48,6 @@ pub async fn run_with_idle_poll(
         let leading = Leading {
             pool: &pool,
             engine: &engine,
-            idle_poll,
         };
         if let Err(error) = leading.lead(&mut session, &mut shutdown).await {
             // A failed session may be broken: the next try opens another.
@@ -85,7 +68,6 @@ pub async fn run_with_idle_poll(
 struct Leading<'a> {
     pool: &'a PgPool,
     engine: &'a SearchEngine,
-    idle_poll: Duration,
 }
 
 /// Sleeps for `duration` or until shutdown.
@@ -100,11 +82,7 @@ impl Leading<'_> {
         session: &mut Option<PgConnection>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> anyhow::Result<()> {
-        let Leading {
-            pool,
-            engine,
-            idle_poll,
-        } = *self;
+        let Leading { pool, engine } = *self;
         // A connection of its own: the session lock lives exactly as long as it.
         let lock = match session {
             Some(lock) => lock,
@@ -121,11 +99,6 @@ impl Leading<'_> {
             backend = engine.backend(),
             "this process is the search indexer"
         );
-        let flagged = Arc::new(Notify::new());
-        let _listening = AbortOnDrop(tokio::spawn(listen_for_flags(
-            pool.clone(),
-            flagged.clone(),
-        )));
         let mut backoff = FIRST_RETRY;
         let mut read_since_vacuum: u64 = 0;
         let mut vacuum: Option<AbortOnDrop> = None;
@@ -139,12 +112,7 @@ impl Leading<'_> {
                         vacuum = Some(AbortOnDrop(tokio::spawn(vacuum_outbox(pool.clone()))));
                     }
                     lock.ping().await?;
-                    // A notification that came during the batch left a permit:
-                    // this returns at once and the next batch takes its change.
-                    tokio::select! {
-                        () = flagged.notified() => {}
-                        () = wait(shutdown, idle_poll) => {}
-                    }
+                    wait(shutdown, IDLE_POLL).await;
                 }
                 Ok(read) => {
                     backoff = FIRST_RETRY;
@@ -163,34 +131,6 @@ impl Leading<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// Wakes `flagged` after every commit that flagged orders, for as long as it
-/// runs (the indexer aborts it when it stops leading). Notifications are read
-/// in a task of their own, never interrupted mid-message by a `select!`.
-async fn listen_for_flags(pool: PgPool, flagged: Arc<Notify>) {
-    loop {
-        let listening: Result<std::convert::Infallible, sqlx::Error> = async {
-            let mut listener = PgListener::connect_with(&pool).await?;
-            listener.listen(OUTBOX_CHANNEL).await?;
-            // Whatever was flagged before listening began, the next batch finds.
-            flagged.notify_one();
-            loop {
-                listener.recv().await?;
-                flagged.notify_one();
-            }
-        }
-        .await;
-        let Err(error) = listening;
-        if matches!(error, sqlx::Error::PoolClosed) {
-            return;
-        }
-        tracing::warn!(
-            error = format!("{error:#}"),
-            "listening for flagged orders failed; polling meanwhile"
-        );
-        tokio::time::sleep(IDLE_POLL).await;
     }
 }
 

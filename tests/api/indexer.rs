@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use ordersearch::search::engine::SearchEngine;
 use rand::{Rng, SeedableRng};
@@ -29,17 +28,11 @@ struct RunningIndexer {
 impl RunningIndexer {
     /// Starts an indexer over `app`'s database and search index.
     fn start(app: &TestApp) -> RunningIndexer {
-        Self::start_polling(app, Duration::from_secs(1))
-    }
-
-    /// Starts an indexer that looks for changes every `idle_poll` unless woken.
-    fn start_polling(app: &TestApp, idle_poll: Duration) -> RunningIndexer {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(ordersearch::search::indexer::run_with_idle_poll(
+        let task = tokio::spawn(ordersearch::search::indexer::run(
             app.pool.clone(),
             app.search.clone(),
             stopped,
-            idle_poll,
         ));
         RunningIndexer { task, stop }
     }
@@ -161,24 +154,6 @@ async fn racing_writers_and_a_killed_indexer_leave_no_drift() {
             "order {id} is indexed at its latest change"
         );
     }
-}
-
-#[tokio::test]
-async fn a_commit_wakes_the_idle_indexer_instead_of_its_next_poll() {
-    let app = TestApp::spawn().await;
-    app.product("default", "MUG", "1.00", 100).await;
-    let indexer = RunningIndexer::start_polling(&app, Duration::from_secs(3600));
-    eventually("the indexer to start idle", || {
-        indexed_equals_database(&app)
-    })
-    .await;
-    // Its fallback poll is an hour away: only the commit's notification can
-    // make it pick each new order up within the test's deadline.
-    for _ in 0..3 {
-        place(&app, json!([{"sku": "MUG", "quantity": 1}])).await;
-        eventually("the new order indexed", || indexed_equals_database(&app)).await;
-    }
-    indexer.stop().await;
 }
 
 #[tokio::test]

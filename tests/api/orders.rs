@@ -155,6 +155,22 @@ async fn a_second_order_with_the_same_external_id_names_the_first() {
     let second = app.post("/v1/orders", &body).key(&app.admin).send().await;
     let problem = second.assert_problem(409);
     assert_eq!(problem["existing_order_id"], first.body["id"]);
+    // A retry the stock could no longer cover still learns the order exists.
+    body["items"] = json!([{"sku": "MUG", "quantity": 5}]);
+    let retry = app.post("/v1/orders", &body).key(&app.admin).send().await;
+    let problem = retry.assert_problem(409);
+    assert_eq!(problem["existing_order_id"], first.body["id"]);
+}
+
+#[tokio::test]
+async fn an_order_for_an_unknown_store_names_the_store() {
+    let app = TestApp::spawn().await;
+    app.product("default", "MUG", "1.00", 5).await;
+    let mut body = order_body(json!([{"sku": "MUG", "quantity": 1}]));
+    body["store"] = json!("nowhere");
+    let response = app.post("/v1/orders", &body).key(&app.admin).send().await;
+    response.assert_problem(422);
+    assert_eq!(response.error_fields(), ["store"]);
 }
 
 #[tokio::test]
