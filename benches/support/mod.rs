@@ -142,21 +142,26 @@ pub const SEEDED_DATABASE: &str = "bench_search";
 /// The shared database with `orders` seeded orders over three stores (created
 /// or topped up: seeding is resumable); its URL and a pool.
 pub async fn seeded_database(orders: u64) -> (String, PgPool) {
+    seeded_database_named(SEEDED_DATABASE, orders).await
+}
+
+/// [`seeded_database`] under another name, for a bench that changes its data.
+pub async fn seeded_database_named(name: &str, orders: u64) -> (String, PgPool) {
     let mut admin = admin_connection().await;
     let exists: bool =
         sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
-            .bind(SEEDED_DATABASE)
+            .bind(name)
             .fetch_one(&mut admin)
             .await
             .unwrap();
     if !exists {
-        let create = format!("create database {SEEDED_DATABASE}");
+        let create = format!("create database {name}");
         sqlx::query(sqlx::AssertSqlSafe(create))
             .execute(&mut admin)
             .await
             .unwrap();
     }
-    let (url, pool) = migrated_pool(SEEDED_DATABASE, 16).await;
+    let (url, pool) = migrated_pool(name, 16).await;
     let seeding = ordersearch::seed::SeedOptions {
         orders,
         stores: vec!["default".into(), "eu".into(), "us".into()],
