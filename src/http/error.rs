@@ -26,6 +26,49 @@ impl FieldError {
     }
 }
 
+/// Every 409 the service answers: the state of a resource refuses the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// A store with that id exists.
+    StoreExists,
+    /// A product with that SKU exists in the store.
+    SkuExists,
+    /// A stock adjustment would leave the range `0..=MAX_STOCK`.
+    StockOutOfRange,
+    /// An order's lines need more stock than there is.
+    InsufficientStock,
+    /// The store has an order with that `external_id`.
+    ExternalIdExists,
+    /// The order's lifecycle forbids the status change.
+    IllegalTransition,
+    /// The Idempotency-Key was used with another request.
+    IdempotencyKeyReused,
+    /// A search index rebuild is running.
+    ReindexRunning,
+    /// A webhook delivery's event is past retention.
+    EventPruned,
+    /// The owner has a saved search with that name.
+    SavedSearchExists,
+}
+
+impl Conflict {
+    /// The problem kind, the last segment of the problem `type`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Conflict::StoreExists => "store-exists",
+            Conflict::SkuExists => "sku-exists",
+            Conflict::StockOutOfRange => "stock-out-of-range",
+            Conflict::InsufficientStock => "insufficient-stock",
+            Conflict::ExternalIdExists => "external-id-exists",
+            Conflict::IllegalTransition => "illegal-transition",
+            Conflict::IdempotencyKeyReused => "idempotency-key-reused",
+            Conflict::ReindexRunning => "reindex-running",
+            Conflict::EventPruned => "event-pruned",
+            Conflict::SavedSearchExists => "saved-search-exists",
+        }
+    }
+}
+
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -43,7 +86,7 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("conflict: {detail}")]
     Conflict {
-        kind: &'static str,
+        kind: Conflict,
         detail: String,
         extra: Map<String, Value>,
     },
@@ -77,7 +120,7 @@ impl ApiError {
     }
 
     /// A 409 of the given kind with extra members for the problem body.
-    pub fn conflict(kind: &'static str, detail: impl Into<String>, extra: Value) -> Self {
+    pub fn conflict(kind: Conflict, detail: impl Into<String>, extra: Value) -> Self {
         let extra = match extra {
             Value::Object(map) => map,
             _ => Map::new(),
@@ -117,7 +160,7 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not-found",
-            Self::Conflict { kind, .. } => kind,
+            Self::Conflict { kind, .. } => kind.kind(),
             Self::PreconditionFailed => "precondition-failed",
             Self::CursorExpired => "cursor-expired",
             Self::PayloadTooLarge(_) => "payload-too-large",

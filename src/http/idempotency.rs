@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
 use super::auth::Principal;
-use super::error::ApiError;
+use super::error::{ApiError, Conflict};
 use crate::state::AppState;
 
 /// How long stored responses are kept.
@@ -220,7 +220,7 @@ async fn replay(
     .await?;
     let reused = || {
         ApiError::conflict(
-            "idempotency-key-reused",
+            Conflict::IdempotencyKeyReused,
             "this Idempotency-Key was used with a different request body",
             serde_json::Value::Null,
         )

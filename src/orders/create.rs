@@ -25,7 +25,7 @@ use super::repo::{self, OrderRef};
 use crate::domain::Money;
 use crate::events::{self, EventType, NewEvent};
 use crate::http::auth::{StoreScope, no_such_store, store_exists};
-use crate::http::error::{ApiError, FieldError};
+use crate::http::error::{ApiError, Conflict, FieldError};
 use crate::products::{COLUMNS as PRODUCT_COLUMNS, Product};
 
 /// Largest order total (fits `numeric(14, 2)`).
@@ -284,7 +284,7 @@ fn check_stock(lines: &[Line]) -> Result<(), ApiError> {
         return Ok(());
     }
     Err(ApiError::conflict(
-        "insufficient-stock",
+        Conflict::InsufficientStock,
         format!("{} item(s) do not have enough stock", short.len()),
         json!({ "items": short }),
     ))
@@ -370,7 +370,7 @@ async fn write_order(
 /// The 409 for an `external_id` the store already has, naming the existing order.
 fn duplicate_external_id(store: &str, new: &NewOrder, existing: Option<Uuid>) -> ApiError {
     ApiError::conflict(
-        "external-id-exists",
+        Conflict::ExternalIdExists,
         format!(
             "store `{store}` already has an order with external_id `{}`",
             new.external_id.as_deref().unwrap_or_default()

@@ -14,7 +14,7 @@ use super::model::{Order, OrderPatch, Status};
 use super::repo::{self, OrderRef, OrderRow};
 use crate::events::{self, EventType, NewEvent};
 use crate::http::auth::{Principal, Role, StoreScope};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Conflict};
 
 /// Applies a patch; `expected_version` is the `If-Match` check.
 pub async fn update_order(
@@ -174,7 +174,7 @@ async fn change_status(
             .map(|status| status.as_str())
             .collect();
         return Err(ApiError::conflict(
-            "illegal-transition",
+            Conflict::IllegalTransition,
             format!(
                 "an order that is {} cannot become {}",
                 current.as_str(),

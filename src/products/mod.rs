@@ -12,7 +12,7 @@ use validator::Validate;
 use crate::domain::{Money, rules};
 use crate::events::{self, EventType, NewEvent};
 use crate::http::auth::StoreScope;
-use crate::http::error::{ApiError, ResultExt};
+use crate::http::error::{ApiError, Conflict, ResultExt};
 
 /// The largest stock level or adjustment accepted.
 pub const MAX_STOCK: i32 = 1_000_000_000;
@@ -155,7 +155,7 @@ pub async fn insert(
     .await
     .on_constraint("products_store_sku_key", || {
         ApiError::conflict(
-            "sku-exists",
+            Conflict::SkuExists,
             format!("sku `{}` already exists in store `{store}`", new.sku),
             serde_json::json!({ "errors": [{ "field": "sku", "message": "already exists in this store" }] }),
         )
@@ -267,7 +267,7 @@ pub async fn update(
     .await
     .on_constraint("products_stock_check", || {
         ApiError::conflict(
-            "stock-out-of-range",
+            Conflict::StockOutOfRange,
             format!("the stock adjustment would take stock below 0 or above {MAX_STOCK}"),
             serde_json::Value::Null,
         )

@@ -14,7 +14,7 @@ use validator::Validate;
 
 use crate::domain::rules;
 use crate::http::auth::{Principal, Role};
-use crate::http::error::{ApiError, ResultExt};
+use crate::http::error::{ApiError, Conflict, ResultExt};
 
 /// A saved search as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -91,7 +91,7 @@ const VISIBLE: &str = "(owner_key_id = $1 or (shared and ($2::text is null or st
 
 fn name_taken(name: &str) -> ApiError {
     ApiError::conflict(
-        "saved-search-exists",
+        Conflict::SavedSearchExists,
         format!("its owner already has a saved search named `{name}`"),
         serde_json::json!({ "name": name }),
     )

@@ -18,7 +18,7 @@ use super::reconcile::{self, ReconcileReport};
 use super::service::{self, SearchResponse};
 use super::status::{self, SearchStatus};
 use crate::http::auth::{Principal, Role};
-use crate::http::error::ApiError;
+use crate::http::error::{ApiError, Conflict};
 use crate::http::extract::ValidQuery;
 use crate::state::AppState;
 
@@ -220,7 +220,7 @@ async fn reindex(
     principal.require_global_admin()?;
     if !super::rebuild::start_in_background(&state) {
         return Err(ApiError::conflict(
-            "reindex-running",
+            Conflict::ReindexRunning,
             "a rebuild is already running",
             json!({}),
         ));

@@ -9,7 +9,7 @@ use validator::Validate;
 
 use crate::domain::rules;
 use crate::http::auth::StoreScope;
-use crate::http::error::{ApiError, ResultExt};
+use crate::http::error::{ApiError, Conflict, ResultExt};
 
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Store {
@@ -53,7 +53,7 @@ pub async fn insert(conn: &mut PgConnection, new: &NewStore) -> Result<Store, Ap
     .await
     .on_constraint("stores_pkey", || {
         ApiError::conflict(
-            "store-exists",
+            Conflict::StoreExists,
             format!("store `{}` already exists", new.id),
             serde_json::Value::Null,
         )

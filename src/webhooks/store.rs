@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::signature::new_secret;
 use super::{Delivery, Webhook, WebhookStatus, WebhookWithSecret};
-use crate::http::error::{ApiError, ResultExt};
+use crate::http::error::{ApiError, Conflict, ResultExt};
 
 /// The dispatcher's row in `event_readers`.
 pub const READER: &str = "webhooks";
@@ -257,7 +257,7 @@ pub async fn retry_delivery(
         return Err(ApiError::NotFound("delivery"));
     }
     Err(ApiError::conflict(
-        "event-pruned",
+        Conflict::EventPruned,
         "the delivery's event is past retention; there is nothing left to send",
         serde_json::json!({}),
     ))
