@@ -38,8 +38,13 @@ pub use batch::Applied;
 pub const READER: &str = "analytics";
 /// The advisory lock key of "the projector".
 const PROJECTOR_LOCK: i64 = 0x616e_616c_7974;
-/// Events per batch (and transaction).
-pub const BATCH: i64 = 500;
+/// Events per batch (and transaction) when the projector keeps up.
+const BATCH: i64 = 500;
+/// The most events per batch. Behind (after an import, a restore, an outage),
+/// each full batch doubles the next one up to this: the rows a batch writes
+/// grow far slower than its events (a day's orders share their product, day
+/// and period rows), which is where catching up gets its speed.
+const MAX_BATCH: i64 = 32_000;
 /// How often an idle projector looks for new events.
 const IDLE_POLL: Duration = Duration::from_millis(25);
 /// How often the lag gauges are refreshed.
@@ -75,12 +80,14 @@ async fn lead(pool: &PgPool, shutdown: &mut watch::Receiver<bool>) -> anyhow::Re
     }
     tracing::info!("this process is the analytics projector");
     let mut gauges_at = tokio::time::Instant::now() - GAUGE_INTERVAL;
+    let mut limit = BATCH;
     while !*shutdown.borrow() {
         if gauges_at.elapsed() >= GAUGE_INTERVAL {
             gauges_at = tokio::time::Instant::now();
             record_lag(pool).await?;
         }
-        let applied = apply_batch(pool).await?;
+        let (applied, next) = apply_batch(pool, limit).await?;
+        limit = next;
         if applied.events < BATCH as usize {
             lock.ping().await?;
             let _ = tokio::time::timeout(IDLE_POLL, shutdown.changed()).await;
@@ -89,25 +96,35 @@ async fn lead(pool: &PgPool, shutdown: &mut watch::Receiver<bool>) -> anyhow::Re
     Ok(())
 }
 
-/// Applies one batch in its own transaction.
-pub async fn apply_batch(pool: &PgPool) -> anyhow::Result<Applied> {
+/// Applies one batch of up to `limit` events in its own transaction; returns
+/// what it did and the limit of the next batch.
+async fn apply_batch(pool: &PgPool, limit: i64) -> anyhow::Result<(Applied, i64)> {
     let mut tx = pool.begin().await?;
-    let applied = batch::apply(&mut tx, BATCH).await?;
+    // Batch statements are large but simple: compiling them costs more than
+    // it saves.
+    sqlx::query("set local jit = off").execute(&mut *tx).await?;
+    let applied = batch::apply(&mut tx, limit).await?;
     tx.commit().await?;
     metrics::counter!("analytics_events_projected_total").increment(applied.events as u64);
-    Ok(applied)
+    let next = if applied.events as i64 >= limit {
+        (limit * 2).min(MAX_BATCH)
+    } else {
+        BATCH
+    };
+    Ok((applied, next))
 }
 
 /// Applies batches until one finds the log read to its head. Returns the
 /// events read.
 pub async fn catch_up(pool: &PgPool) -> anyhow::Result<usize> {
-    let mut total = 0;
+    let (mut total, mut limit) = (0, BATCH);
     loop {
-        let applied = apply_batch(pool).await?;
+        let (applied, next) = apply_batch(pool, limit).await?;
         total += applied.events;
-        if applied.events < BATCH as usize {
+        if applied.events < limit as usize {
             return Ok(total);
         }
+        limit = next;
     }
 }
 
