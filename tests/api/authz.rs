@@ -139,6 +139,14 @@ pub(crate) const ROUTES: &[Route] = &[
     )
     .unscoped_only()
     .status(202),
+    // Imports: admins; a store-scoped admin imports into its own store. The run
+    // is accepted and an order naming another store is rejected inside it (its
+    // `errors` say so; import.rs checks nothing reaches that store).
+    Route::new("POST", "/v1/imports", &[Admin])
+        .body(new_import)
+        .status(202)
+        .other_store(202),
+    Route::new("GET", "/v1/imports/{id}", &[Admin]),
 ];
 
 /// One row of the table.
@@ -289,6 +297,14 @@ fn new_order(target: &Target) -> Value {
         "customer": {"id": "cus_1", "email": "jane@example.com", "name": "Jane Doe"},
         "items": [{"sku": STOCKED_SKU, "quantity": 1}]
     })
+}
+
+fn new_import(target: &Target) -> Value {
+    json!([{
+        "store": target.store, "external_id": format!("imp-{}", target.unique),
+        "created_at": "2024-05-01T10:00:00Z", "status": "completed",
+        "customer": {"id": "cus_1"}, "items": [{"sku": STOCKED_SKU, "quantity": 1}]
+    }])
 }
 
 fn order_note(target: &Target) -> Value {
@@ -452,6 +468,16 @@ pub(crate) async fn fixture(app: &TestApp, path: &str, store: &str) -> String {
             created.body["id"].as_str().unwrap().to_string()
         }
         "events" => stock_low_event(app, store).await,
+        "imports" => {
+            let body = new_import(&Target {
+                store,
+                unique: &unique(),
+            });
+            let path = format!("/v1/imports?store={store}");
+            let created = app.post(&path, &body).key(&app.admin).send().await;
+            assert_eq!(created.status, 202, "fixture import: {}", created.body);
+            created.body["id"].as_str().unwrap().to_string()
+        }
         "webhooks" => webhook(app, path, store).await,
         other => panic!("no fixture for `{other}` (in {path}): add one to authz::fixture"),
     }
