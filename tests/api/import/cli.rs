@@ -247,3 +247,46 @@ async fn max_errors_stops_the_run_and_status_shows_it() {
         "{listed}"
     );
 }
+
+#[tokio::test]
+async fn reserve_stock_takes_stock_for_open_orders_only_and_rejects_a_short_one() {
+    let app = shop().await;
+    let dir = TempDir::new();
+    let mut greedy = history_order("greedy", "2024-05-01T09:30:00Z", "pending");
+    greedy["items"][0]["quantity"] = json!(50);
+    let orders = [
+        history_order("open", "2024-05-01T09:30:00Z", "processing"),
+        history_order("closed", "2024-05-01T09:30:00Z", "completed"),
+        greedy,
+    ];
+    std::fs::write(dir.0.join("open.ndjson"), ndjson(&orders)).unwrap();
+
+    let output = ordersearch(
+        &app,
+        &dir.0,
+        &["import", "file", "open.ndjson", "--reserve-stock"],
+    )
+    .await;
+
+    assert!(output.status.success(), "{}", printed(&output));
+    let stock = || async {
+        sqlx::query_scalar::<_, i32>("select stock from products where sku = 'MUG'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(stock().await, 8, "only the open order took its 2");
+    let rejects = std::fs::read_to_string(dir.0.join("open.rejects.ndjson")).unwrap();
+    assert!(rejects.contains("not enough stock of MUG"), "{rejects}");
+    let open = super::order_by_external_id(&app, "default", "open").await;
+    let cancel = app
+        .patch(
+            &format!("/v1/orders/{}", open["id"].as_str().unwrap()),
+            &json!({"status": "cancelled"}),
+        )
+        .key(&app.admin)
+        .send()
+        .await;
+    assert_eq!(cancel.status, 200, "{}", cancel.body);
+    assert_eq!(stock().await, 10, "what it reserved comes back on cancel");
+}
