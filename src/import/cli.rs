@@ -240,6 +240,17 @@ async fn open_run(
     identity: &serde_json::Value,
 ) -> anyhow::Result<ImportRun> {
     let pool = &db.pool;
+    let store_exists: bool =
+        sqlx::query_scalar("select exists (select 1 from stores where id = $1)")
+            .bind(&common.store)
+            .fetch_one(pool)
+            .await?;
+    if !store_exists {
+        bail!(
+            "store `{}` does not exist; create it first or pass --store",
+            common.store
+        );
+    }
     let fingerprint = run::fingerprint(identity);
     let found = match common.resume {
         Some(id) => {
