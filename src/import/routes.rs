@@ -93,10 +93,12 @@ async fn create_import(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::invalid("body", "give at least one order"));
     }
-    if format == Format::Json
-        && !matches!(serde_json::from_slice::<Value>(&bytes), Ok(Value::Array(_)))
-    {
-        return Err(ApiError::invalid("body", "must be a JSON array of orders"));
+    if format == Format::Json {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Array(_)) => {}
+            Ok(_) => return Err(ApiError::invalid("body", "must be a JSON array of orders")),
+            Err(error) => return Err(ApiError::BadRequest(format!("malformed JSON: {error}"))),
+        }
     }
     let options = ImportOptions {
         store: store.clone(),

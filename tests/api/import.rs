@@ -87,6 +87,19 @@ pub async fn order_by_external_id(app: &TestApp, store: &str, external_id: &str)
     response.body
 }
 
+/// One number the database answers `sql` with (a count, a stock level).
+pub async fn number(app: &TestApp, sql: &'static str) -> i64 {
+    sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!("select ({sql})::bigint")))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"))
+}
+
+/// The stock of the `MUG` product.
+pub async fn mug_stock(app: &TestApp) -> i64 {
+    number(app, "select stock from products where sku = 'MUG'").await
+}
+
 /// The `ordersearch` binary over the app's database, run to its end.
 pub async fn ordersearch(app: &TestApp, dir: &Path, args: &[&str]) -> Output {
     command(app, dir, args)

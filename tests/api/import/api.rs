@@ -5,7 +5,7 @@
 use chrono::{Days, Utc};
 use serde_json::json;
 
-use super::{counts, history_order, import, import_as, ndjson, order_by_external_id, shop};
+use super::{counts, history_order, import, import_as, ndjson, number, order_by_external_id, shop};
 use crate::helpers::TestApp;
 
 #[tokio::test]
@@ -30,10 +30,7 @@ async fn imported_history_keeps_its_dates_and_status_and_never_touches_stock() {
     assert_eq!(completed["items"][0]["unit_price"], "9.50");
     let cancelled = order_by_external_id(&app, "default", "old-2").await;
     assert_eq!(cancelled["cancelled_at"], "2024-05-03T08:00:00Z");
-    let stock: i32 = sqlx::query_scalar("select stock from products where sku = 'MUG'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stock = number(&app, "select stock from products where sku = 'MUG'").await;
     assert_eq!(stock, 10, "history never touches stock");
 }
 
@@ -52,10 +49,7 @@ async fn importing_again_creates_nothing_twice() {
 
     assert_eq!(counts(&again), [2, 0, 0, 2, 0], "{again}");
     assert_eq!(counts(&first)[1] + counts(&second)[1], 0);
-    let orders: i64 = sqlx::query_scalar("select count(*) from orders")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let orders = number(&app, "select count(*) from orders").await;
     assert_eq!(orders, 2);
 }
 
@@ -114,10 +108,7 @@ async fn cancelling_or_deleting_an_imported_order_releases_no_stock() {
 
     assert_eq!(cancel.status, 200, "{}", cancel.body);
     assert!(delete.status.is_success(), "{}", delete.body);
-    let stock: i32 = sqlx::query_scalar("select stock from products where sku = 'MUG'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let stock = number(&app, "select stock from products where sku = 'MUG'").await;
     assert_eq!(stock, 10);
 }
 
@@ -195,10 +186,7 @@ async fn a_store_scoped_admin_imports_into_its_own_store_only() {
     assert_eq!(run["errors"][0]["error"], "store: unknown store `eu`");
     refused.assert_problem(422);
     assert_eq!(refused.error_fields(), ["store"]);
-    let in_eu: i64 = sqlx::query_scalar("select count(*) from orders where store_id = 'eu'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let in_eu = number(&app, "select count(*) from orders where store_id = 'eu'").await;
     assert_eq!(in_eu, 0);
     let other_admin_run = app
         .get(&format!("/v1/imports/{}", run["id"].as_str().unwrap()))

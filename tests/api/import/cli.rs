@@ -8,7 +8,7 @@ use std::process::Stdio;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
-use super::{TempDir, command, history_order, ndjson, ordersearch, printed, shop};
+use super::{TempDir, command, history_order, ndjson, number, ordersearch, printed, shop};
 use crate::helpers::eventually;
 
 /// `count` orders `hist-0`.. spread over 2024, three lines each.
@@ -90,10 +90,7 @@ async fn an_import_killed_mid_run_resumes_without_duplicates_or_gaps() {
         (orders, distinct, events),
         (total as i64, total as i64, total as i64)
     );
-    let lines: i64 = sqlx::query_scalar("select count(*) from order_items")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let lines = number(&app, "select count(*) from order_items").await;
     assert_eq!(lines, 3 * total as i64);
 }
 
@@ -190,10 +187,11 @@ async fn gzip_standard_input_and_a_field_mapping_are_read() {
         mapped,
         (4, Some("legacy@example.com".into()), "2024-06-01".into())
     );
-    let gz: i64 = sqlx::query_scalar("select count(*) from orders where external_id = 'gz-1'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let gz = number(
+        &app,
+        "select count(*) from orders where external_id = 'gz-1'",
+    )
+    .await;
     assert_eq!(gz, 1);
 }
 
@@ -235,10 +233,7 @@ async fn max_errors_stops_the_run_and_status_shows_it() {
         .await
         .unwrap();
     assert_eq!((state.as_str(), read), ("failed", 3));
-    let late: i64 = sqlx::query_scalar("select count(*) from orders")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let late = number(&app, "select count(*) from orders").await;
     assert_eq!(late, 0, "the run stopped before the last order");
     assert!(status.status.success(), "{}", printed(&status));
     let listed = String::from_utf8_lossy(&status.stdout);
@@ -269,13 +264,11 @@ async fn reserve_stock_takes_stock_for_open_orders_only_and_rejects_a_short_one(
     .await;
 
     assert!(output.status.success(), "{}", printed(&output));
-    let stock = || async {
-        sqlx::query_scalar::<_, i32>("select stock from products where sku = 'MUG'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
-    };
-    assert_eq!(stock().await, 8, "only the open order took its 2");
+    assert_eq!(
+        super::mug_stock(&app).await,
+        8,
+        "only the open order took its 2"
+    );
     let rejects = std::fs::read_to_string(dir.0.join("open.rejects.ndjson")).unwrap();
     assert!(rejects.contains("not enough stock of MUG"), "{rejects}");
     let open = super::order_by_external_id(&app, "default", "open").await;
@@ -288,5 +281,9 @@ async fn reserve_stock_takes_stock_for_open_orders_only_and_rejects_a_short_one(
         .send()
         .await;
     assert_eq!(cancel.status, 200, "{}", cancel.body);
-    assert_eq!(stock().await, 10, "what it reserved comes back on cancel");
+    assert_eq!(
+        super::mug_stock(&app).await,
+        10,
+        "what it reserved comes back on cancel"
+    );
 }
