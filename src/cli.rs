@@ -29,6 +29,8 @@ pub enum Command {
     Migrate(DbArgs),
     /// Manage API keys.
     Keys(KeysArgs),
+    /// Bring order history in from files or a paged HTTP feed.
+    Import(crate::import::cli::ImportArgs),
     /// Write deterministic, realistic demo data.
     Seed(crate::seed::SeedArgs),
     /// Run the search indexer alone (one per deployment; others stand by).
@@ -172,6 +174,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(args) => keys(args).await,
+        Command::Import(args) => crate::import::cli::run(args).await,
         Command::Seed(args) => crate::seed::run(args).await,
         Command::Rollups(args) => crate::analytics::cli::run(args).await,
         Command::Indexer(args) => with_search(args, SearchTask::Indexer).await,

@@ -11,6 +11,7 @@ pub mod db;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod import;
 pub mod keys;
 pub mod orders;
 pub mod products;

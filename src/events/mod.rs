@@ -23,6 +23,9 @@ use crate::products::Product;
 pub enum EventType {
     #[serde(rename = "order.created")]
     OrderCreated,
+    /// An order brought in from history by an import (never `order.created`).
+    #[serde(rename = "order.imported")]
+    OrderImported,
     #[serde(rename = "order.updated")]
     OrderUpdated,
     #[serde(rename = "order.status_changed")]
@@ -40,8 +43,9 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 9] = [
         EventType::OrderCreated,
+        EventType::OrderImported,
         EventType::OrderUpdated,
         EventType::OrderStatusChanged,
         EventType::OrderCancelled,
@@ -54,6 +58,7 @@ impl EventType {
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::OrderCreated => "order.created",
+            EventType::OrderImported => "order.imported",
             EventType::OrderUpdated => "order.updated",
             EventType::OrderStatusChanged => "order.status_changed",
             EventType::OrderCancelled => "order.cancelled",

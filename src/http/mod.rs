@@ -45,6 +45,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "analytics", description = "Sales figures from rollups"),
         (name = "events", description = "The event log: a gap-free pull feed of every change"),
         (name = "webhooks", description = "Signed deliveries of the event log to registered endpoints"),
+        (name = "imports", description = "Order history brought in from other systems"),
         (name = "operations", description = "Health, readiness and metrics; no key needed"),
     )
 )]
@@ -77,6 +78,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::orders::routes::router())
         .merge(crate::analytics::routes::router())
         .merge(crate::webhooks::routes::router())
+        .merge(crate::import::routes::router())
         .merge(ops::router())
         .route_layer(limit)
         .merge(crate::events::routes::router())

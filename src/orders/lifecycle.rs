@@ -208,7 +208,8 @@ async fn change_status(
 }
 
 /// Gives the order's reserved quantities back to stock, locking products in id
-/// order like order creation does, so the two cannot deadlock.
+/// order like order creation does, so the two cannot deadlock. Orders that
+/// reserved nothing (imported history, `stock_reserved = false`) give nothing.
 async fn release_stock(conn: &mut PgConnection, order_id: Uuid) -> Result<(), ApiError> {
     sqlx::query(
         "select p.id from products p join order_items i on i.product_id = p.id
@@ -219,7 +220,8 @@ async fn release_stock(conn: &mut PgConnection, order_id: Uuid) -> Result<(), Ap
     .await?;
     sqlx::query(
         "update products p set stock = p.stock + i.quantity, updated_at = now()
-         from order_items i where i.order_id = $1 and p.id = i.product_id",
+         from order_items i join orders o on o.id = i.order_id
+         where i.order_id = $1 and p.id = i.product_id and o.stock_reserved",
     )
     .bind(order_id)
     .execute(conn)

@@ -10,6 +10,7 @@ mod catalog;
 mod cluster;
 mod console;
 mod events;
+mod import;
 mod indexer;
 mod meili;
 mod openapi;
