@@ -25,8 +25,12 @@ use super::engine::{EngineError, SearchEngine};
 
 /// The advisory lock key of "the indexer".
 pub const INDEXER_LOCK: i64 = 0x6f72_6465_7273;
-/// Orders per batch.
+/// Orders per batch when the indexer keeps up.
 pub const BATCH_SIZE: i64 = 1000;
+/// The most orders per batch. Behind (after an import, a seed, an outage),
+/// each full batch doubles the next one up to this, so engine commits and
+/// acknowledgements come per many thousand documents, as a rebuild's do.
+const MAX_BATCH_SIZE: i64 = 16_000;
 /// How often an idle indexer looks for new changes.
 const IDLE_POLL: Duration = Duration::from_millis(50);
 /// Orders delivered (read, and as good as all acknowledged) since the last
@@ -102,9 +106,11 @@ impl Leading<'_> {
         let mut backoff = FIRST_RETRY;
         let mut read_since_vacuum: u64 = 0;
         let mut vacuum: Option<AbortOnDrop> = None;
+        let mut limit = BATCH_SIZE;
         while !*shutdown.borrow() {
-            match deliver_batch(pool, engine, BATCH_SIZE).await {
+            match deliver_batch(pool, engine, limit).await {
                 Ok(0) => {
+                    limit = BATCH_SIZE;
                     if read_since_vacuum >= VACUUM_AFTER
                         && vacuum.as_ref().is_none_or(AbortOnDrop::finished)
                     {
@@ -115,10 +121,12 @@ impl Leading<'_> {
                     wait(shutdown, IDLE_POLL).await;
                 }
                 Ok(read) => {
+                    limit = next_batch_size(read, limit);
                     backoff = FIRST_RETRY;
                     read_since_vacuum += read as u64;
                 }
                 Err(error) => {
+                    limit = BATCH_SIZE;
                     metrics::counter!("search_indexer_failures_total").increment(1);
                     tracing::warn!(
                         error = format!("{error:#}"),
@@ -191,6 +199,28 @@ async fn read_batch(pool: &PgPool, limit: i64) -> sqlx::Result<Batch> {
         generation,
         documents,
     })
+}
+
+/// The size of the batch after one of `limit` that read `read` orders.
+fn next_batch_size(read: usize, limit: i64) -> i64 {
+    if read as i64 >= limit {
+        (limit * 2).min(MAX_BATCH_SIZE)
+    } else {
+        BATCH_SIZE
+    }
+}
+
+/// Delivers batches until the outbox is empty; returns the orders read.
+pub async fn catch_up(pool: &PgPool, engine: &SearchEngine) -> anyhow::Result<usize> {
+    let (mut total, mut limit) = (0, BATCH_SIZE);
+    loop {
+        let read = deliver_batch(pool, engine, limit).await?;
+        if read == 0 {
+            return Ok(total);
+        }
+        total += read;
+        limit = next_batch_size(read, limit);
+    }
 }
 
 /// Delivers one batch; returns how many orders were read (0 when idle).
