@@ -30,8 +30,8 @@ create function analytics_period_start(grain text, day date) returns date
 -- With one writer (the projector), figures the service keeps in memory need
 -- one rule: a kept period is valid while nothing has changed it since it was
 -- read. Every transaction that changes a period's product rows (a `day`,
--- `block` or `month`; `all` changes with every batch and is never kept) or
--- its hourly rows (a `utc_month`) stamps the period with its own transaction
+-- `block`, `month` or `all`, whose period is `-infinity`) or its hourly rows
+-- (a `utc_month`) stamps the period with its own transaction
 -- id in that transaction: a projector batch, or a rebuild, which stamps every
 -- period it wrote. Transaction ids never repeat, so a stamp that has not moved
 -- means rows that have not changed. A period without a stamp has no rows.
@@ -40,7 +40,7 @@ create function analytics_period_start(grain text, day date) returns date
 -- and 0010, and their two ideas of when a period is closed.
 create table analytics_period_stamps (
     store_id  text not null,
-    grain     text not null check (grain in ('day', 'block', 'month', 'utc_month')),
+    grain     text not null check (grain in ('all', 'day', 'block', 'month', 'utc_month')),
     period    date not null,
     stamp     bigint not null,
     primary key (store_id, grain, period)
@@ -49,11 +49,11 @@ create table analytics_period_stamps (
 insert into analytics_period_stamps (store_id, grain, period, stamp)
 select store_id, grain, period, pg_current_xact_id()::text::bigint
 from (
-    select distinct store_id, grain, period from analytics_product_sales where grain <> 'all'
+    select distinct store_id, grain, period from analytics_product_sales
     union
     select distinct store_id, 'utc_month', date_trunc('month', hour at time zone 'UTC')::date
     from analytics_hourly_sales
 ) periods;
 
-drop table analytics_period_versions;
-drop table analytics_rollup_epoch;
+drop table if exists analytics_period_versions;
+drop table if exists analytics_rollup_epoch;

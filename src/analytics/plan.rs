@@ -117,11 +117,18 @@ impl Plan {
         plan
     }
 
-    /// Every rollup period the plan reads, or `None` when a piece is
-    /// unbounded (the all-time row, or months without an end).
+    /// Every rollup period the plan reads, or `None` when a piece other than
+    /// the all-time row is unbounded (months without an end).
     pub fn every_period(&self) -> Option<Vec<Period>> {
         let mut periods = Vec::new();
         for (grain, span) in &self.periods {
+            if *grain == Grain::All {
+                periods.push(Period {
+                    grain: Grain::All,
+                    start: None,
+                });
+                continue;
+            }
             let (Some(lo), Some(hi)) = (span.lo, span.hi) else {
                 return None;
             };
@@ -213,7 +220,11 @@ mod tests {
         });
         assert_eq!(plan.periods, [(Grain::All, Span { lo: None, hi: None })]);
         assert_eq!(plan.edges, []);
-        assert_eq!(plan.every_period(), None);
+        let all = Period {
+            grain: Grain::All,
+            start: None,
+        };
+        assert_eq!(plan.every_period(), Some(vec![all]));
     }
 
     /// 10:00 on 15 January to 05:00 on 3 April 2026 (UTC days).

@@ -219,7 +219,6 @@ async fn stamp_every_period(conn: &mut sqlx::PgConnection) -> anyhow::Result<()>
         "insert into analytics_period_stamps (store_id, grain, period, stamp)
          select store_id, grain, period, pg_current_xact_id()::text::bigint from (
             select distinct store_id, grain, period from analytics_product_sales
-            where grain <> 'all'
             union
             select distinct store_id, 'utc_month', date_trunc('month', hour at time zone 'UTC')::date
             from analytics_hourly_sales

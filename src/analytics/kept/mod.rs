@@ -108,9 +108,9 @@ pub async fn stamps_of(
     let grains: Vec<&str> = periods.iter().map(|p| p.grain.as_str()).collect();
     let starts: Vec<Option<NaiveDate>> = periods.iter().map(|p| p.start).collect();
     let mut query = stamps_query(store);
-    query.push(" and (grain, period) in (select * from unnest(");
+    query.push(" and (grain, period) in (select g, coalesce(p, '-infinity') from unnest(");
     query.push_bind(grains).push("::text[], ");
-    query.push_bind(starts).push("::date[]))");
+    query.push_bind(starts).push("::date[]) as u(g, p))");
     read_stamps(db, query).await
 }
 
@@ -130,7 +130,8 @@ pub async fn stamps_in(
 
 fn stamps_query(store: &str) -> QueryBuilder<Postgres> {
     let mut query = QueryBuilder::new(
-        "select grain, period, stamp from analytics_period_stamps where store_id = ",
+        "select grain, nullif(period, '-infinity'), stamp from analytics_period_stamps
+         where store_id = ",
     );
     query.push_bind(store.to_string());
     query
@@ -140,13 +141,13 @@ async fn read_stamps(
     db: &PgPool,
     mut query: QueryBuilder<Postgres>,
 ) -> sqlx::Result<HashMap<Period, i64>> {
-    let rows: Vec<(String, NaiveDate, i64)> = query.build_query_as().fetch_all(db).await?;
+    let rows: Vec<(String, Option<NaiveDate>, i64)> = query.build_query_as().fetch_all(db).await?;
     Ok(rows
         .into_iter()
         .filter_map(|(grain, start, stamp)| {
             let period = Period {
                 grain: Grain::parse(&grain)?,
-                start: Some(start),
+                start,
             };
             Some((period, stamp))
         })

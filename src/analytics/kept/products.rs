@@ -6,8 +6,9 @@
 //! PostgreSQL takes longer than the whole answer may, but nearly all of them
 //! belong to periods that have not changed since the last request. So each
 //! request reads only the periods whose stamp moved, sums every period's
-//! figures here and reads the partial edge days' order lines. Plans without
-//! an end (all history, months to infinity) are ranked by PostgreSQL.
+//! figures here and reads the partial edge days' order lines. All history is
+//! the one all-time period; plans of months without an end are ranked by
+//! PostgreSQL.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,7 +37,8 @@ pub type KeptProducts = Kept<Vec<(Uuid, ProductFigures)>>;
 #[derive(sqlx::FromRow)]
 struct PeriodRow {
     grain: String,
-    period: NaiveDate,
+    /// `None` for the all-time row.
+    period: Option<NaiveDate>,
     product_id: Uuid,
     #[sqlx(flatten)]
     figures: ProductFigures,
@@ -105,9 +107,10 @@ async fn read_periods(
     let grains: Vec<&str> = periods.iter().map(|p| p.grain.as_str()).collect();
     let starts: Vec<Option<NaiveDate>> = periods.iter().map(|p| p.start).collect();
     let rows: Vec<PeriodRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select grain, period, product_id, {}
+        "select grain, nullif(period, '-infinity') as period, product_id, {}
          from analytics_product_sales
-         where store_id = $1 and (grain, period) in (select * from unnest($2::text[], $3::date[]))",
+         where store_id = $1 and (grain, period) in (
+            select g, coalesce(p, '-infinity') from unnest($2::text[], $3::date[]) as u(g, p))",
         figure_columns(false)
     )))
     .bind(store)
@@ -123,7 +126,7 @@ async fn read_periods(
         };
         let period = Period {
             grain,
-            start: Some(row.period),
+            start: row.period,
         };
         if let Some(figures) = by_period.get_mut(&period) {
             figures.push((row.product_id, row.figures));

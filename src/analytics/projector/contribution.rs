@@ -229,13 +229,10 @@ impl Deltas {
         self
     }
 
-    /// The product periods (not all-time) and UTC months of hourly sales
-    /// whose rows change: what the batch stamps (migration 0017).
+    /// The product periods and UTC months of hourly sales whose rows
+    /// change: what the batch stamps (migration 0017).
     pub fn changed_periods(&self) -> BTreeSet<StorePeriod> {
-        let products = self.products.keys().map(|(period, _)| period);
-        let local = products
-            .filter(|(_, period)| period.start.is_some())
-            .cloned();
+        let local = self.products.keys().map(|(period, _)| period.clone());
         let hours = self
             .hours
             .keys()

@@ -377,7 +377,9 @@ async fn stamp_periods(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result
     }
     let mut query = QueryBuilder::new(
         "insert into analytics_period_stamps as t (store_id, grain, period, stamp)
-         select k.store_id, k.grain, k.period, pg_current_xact_id()::text::bigint from ",
+         select k.store_id, k.grain, coalesce(k.period, '-infinity'::date),
+                pg_current_xact_id()::text::bigint
+         from ",
     );
     let columns = ["store_id", "grain", "period"];
     push_unnest(&mut query, &columns, period_keys(periods.iter()).to_vec());
