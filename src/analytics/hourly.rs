@@ -85,7 +85,7 @@ fn floor_hour(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Sales by hour in `store` over `plan`, all read from PostgreSQL (see
-/// [`super::closed_hours`] for the kept closed months), in no set order.
+/// [`super::kept::hours`] for the kept months), in no set order.
 pub async fn read_hours(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Result<Vec<HourSales>> {
     // The whole hours and the partial hours at the ends are disjoint.
     let mut query = QueryBuilder::new(
