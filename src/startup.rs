@@ -43,8 +43,8 @@ pub fn state(pool: PgPool, search: SearchEngine) -> AppState {
         search,
         reindexing: Arc::new(AtomicBool::new(false)),
         ranges: Arc::default(),
-        closed_periods: Arc::default(),
-        closed_hours: Arc::default(),
+        kept_products: Arc::default(),
+        kept_hours: Arc::default(),
         draining: Arc::default(),
         webhooks: Arc::new(crate::webhooks::Settings::from_env()),
     }

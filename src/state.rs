@@ -7,8 +7,8 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
 
-use crate::analytics::closed::ClosedPeriods;
-use crate::analytics::closed_hours::ClosedHours;
+use crate::analytics::kept::hours::KeptHours;
+use crate::analytics::kept::products::KeptProducts;
 use crate::analytics::range::ResolvedRanges;
 use crate::search::engine::SearchEngine;
 
@@ -28,10 +28,10 @@ pub struct AppState {
     pub db_permits: Arc<Semaphore>,
     /// Analytics ranges already resolved against their store's calendar.
     pub ranges: Arc<ResolvedRanges>,
-    /// Product figures of closed periods, for top-N lists.
-    pub closed_periods: Arc<ClosedPeriods>,
-    /// Hours of closed UTC months, for hourly sales.
-    pub closed_hours: Arc<ClosedHours>,
+    /// Every product's figures per rollup period, for top-N lists.
+    pub kept_products: Arc<KeptProducts>,
+    /// Each UTC month's hours, for hourly sales.
+    pub kept_hours: Arc<KeptHours>,
     /// How webhooks are delivered, and where they may go.
     pub webhooks: Arc<crate::webhooks::Settings>,
     /// Set once the server stops taking requests: long polls answer at once

@@ -3,7 +3,8 @@
 //! - [`routes`]: every analytics route over HTTP (p50/p99 of sequential
 //!   requests) for one store over the last 30 days, the last year and all
 //!   history, next to the naive `GROUP BY` over orders ⋈ order_items answering
-//!   the same question ([`naive`]), a few runs each; both answers are compared;
+//!   the same question ([`reference`], the tests' own recomputation
+//!   [`naive`]), a few runs each; both answers are compared;
 //! - [`rebuild`]: `ordersearch rollups rebuild` after live API writes on the
 //!   seeded orders (creates, cancels, completions, deletes) gives exactly the
 //!   live rollups;
@@ -20,8 +21,10 @@
 mod support;
 
 mod creation;
+#[path = "../../tests/api/analytics/naive.rs"]
 mod naive;
 mod rebuild;
+mod reference;
 mod routes;
 
 use std::time::{Duration, Instant};

@@ -11,7 +11,8 @@ use reqwest::Url;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::naive::{self, Window};
+use crate::naive::Window;
+use crate::reference::{self, Question};
 use crate::support::{ADMIN_KEY, Stats, load};
 
 /// The store every question is about (a DST time zone).
@@ -55,23 +56,20 @@ impl Range {
     }
 }
 
-/// One analytics route and the naive SQL answering the same question: `$1`
-/// the store, `$2`/`$3` the window, `$4` the subject when there is one.
+/// One analytics route and the naive question it answers.
 struct Route {
     label: String,
     path: Vec<String>,
     params: Vec<(&'static str, String)>,
-    sql: String,
-    subject: Option<String>,
+    question: Question,
 }
 
-fn route(label: &str, path: &[&str], sql: String, subject: Option<&str>) -> Route {
+fn route(label: &str, path: &[&str], question: Question) -> Route {
     Route {
         label: label.to_string(),
         path: path.iter().map(|segment| segment.to_string()).collect(),
         params: vec![("store", STORE.to_string())],
-        sql,
-        subject: subject.map(str::to_string),
+        question,
     }
 }
 
@@ -85,8 +83,7 @@ async fn routes_with_ranges(pool: &PgPool) -> Vec<Route> {
             let mut top = route(
                 &format!("top products by {by}"),
                 &["products", "top"],
-                naive::top_sql(by),
-                None,
+                Question::Top(by),
             );
             top.params.push(("by", by.to_string()));
             top
@@ -96,34 +93,21 @@ async fn routes_with_ranges(pool: &PgPool) -> Vec<Route> {
         route(
             "product sales",
             &["products", &product, "sales"],
-            naive::product_sql(),
-            Some(&product),
+            Question::Product(product.clone()),
         ),
-        route("categories", &["categories"], naive::categories_sql(), None),
+        route("categories", &["categories"], Question::Categories),
         route(
             "category revenue",
             &["categories", &category, "revenue"],
-            naive::category_sql(),
-            Some(&category),
+            Question::Category(category.clone()),
         ),
         route(
             "customer lifetime value",
             &["customers", &customer, "lifetime-value"],
-            naive::customer_sql(),
-            Some(&customer),
+            Question::Customer(customer.clone()),
         ),
-        route(
-            "hourly sales",
-            &["sales", "hourly"],
-            naive::hourly_sql(),
-            None,
-        ),
-        route(
-            "order summary",
-            &["orders", "summary"],
-            naive::SUMMARY_SQL.to_string(),
-            None,
-        ),
+        route("hourly sales", &["sales", "hourly"], Question::Hourly),
+        route("order summary", &["orders", "summary"], Question::Summary),
     ]);
     routes
 }
@@ -176,8 +160,7 @@ pub async fn measure(http: &reqwest::Client, base: &str, pool: &PgPool) -> bool 
     let top_yesterday = route(
         "top bought yesterday",
         &["products", "top-bought-yesterday"],
-        naive::top_sql("quantity"),
-        None,
+        Question::Top("quantity"),
     );
     let day = today - Days::new(1);
     // The route takes no range: its yesterday is the store's.
@@ -186,7 +169,7 @@ pub async fn measure(http: &reqwest::Client, base: &str, pool: &PgPool) -> bool 
     println!(
         "analytics of store {STORE} ({zone}) at {} orders: service {REQUESTS} sequential requests over HTTP; naive GROUP BY {} runs after a warm-up",
         crate::ORDERS,
-        naive::RUNS
+        reference::RUNS
     );
     println!(
         "{:<52} {:>19} {:>23} {:>10}  same answer",
@@ -278,9 +261,14 @@ async fn compare(
     let url = api_url(base, &route.path, &params);
     let name = format!("{}, {}", route.label, range.label);
     let (service, answer) = time_route(http, &url).await;
-    let subject = route.subject.as_deref();
-    let (naive, expected) = naive::time_naive(pool, &route.sql, subject, range.window).await;
-    let agreed = naive::normalized(&answer) == naive::normalized(&expected);
+    let (naive, expected) = reference::time_naive(pool, &route.question, range.window).await;
+    // The figures alone: `as_of` and `lag_ms` say when they were read.
+    let mut figures = answer.clone();
+    if let Some(fields) = figures.as_object_mut() {
+        fields.remove("as_of");
+        fields.remove("lag_ms");
+    }
+    let agreed = reference::normalized(&figures) == reference::normalized(&expected);
     println!(
         "{name:<52} {:>8.2} / {:>8.2} {:>10.1} / {:>10.1} {:>9.0}x  {}",
         service.p50_ms,

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgPool, QueryBuilder};
 
 use super::plan::Plan;
 use crate::domain::Money;
@@ -42,25 +42,36 @@ pub async fn lifetime_value(
     plan: &Plan,
     customer_id: &str,
 ) -> sqlx::Result<CustomerValue> {
-    let query = sqlx::query_as::<_, Row>(concat!(
+    let mut query = QueryBuilder::new(
         "with parts as (
             select orders, revenue, first_at, last_at from analytics_customer_sales
-            where store_id = $1 and customer_id = $18 and ",
-        period_days!(),
+            where store_id = ",
+    );
+    query.push_bind(store.to_string());
+    query
+        .push(" and customer_id = ")
+        .push_bind(customer_id.to_string());
+    query.push(" and ");
+    plan.push_days(&mut query);
+    query.push(
         " union all
             select count(*), coalesce(sum(total), 0), min(created_at), max(created_at) from orders
-            where store_id = $1 and customer_id = $18 and status <> 'cancelled'
-              and deleted_at is null and ",
-        edges!("created_at"),
+            where analytics_sells(status, deleted_at is not null) and store_id = ",
+    );
+    query.push_bind(store.to_string());
+    query
+        .push(" and customer_id = ")
+        .push_bind(customer_id.to_string());
+    query.push(" and ");
+    plan.push_edges(&mut query, "created_at");
+    query.push(
         ")
          select coalesce(sum(orders), 0)::bigint, coalesce(sum(revenue), 0),
                 case when sum(orders) > 0 then round(sum(revenue) / sum(orders), 2) else 0 end,
                 min(first_at), max(last_at)
-         from parts"
-    ))
-    .bind(store);
-    let (orders, total, average, first, last) =
-        plan.bind(query).bind(customer_id).fetch_one(db).await?;
+         from parts",
+    );
+    let (orders, total, average, first, last): Row = query.build_query_as().fetch_one(db).await?;
     Ok(CustomerValue {
         customer_id: customer_id.to_string(),
         total_spent: total.into(),

@@ -28,51 +28,39 @@ impl std::ops::AddAssign<&ProductFigures> for ProductFigures {
     }
 }
 
-/// The columns a [`ProductFigures`] is read from, amounts in whole cents
-/// (every amount is a sum of two-place amounts): a `bigint` decodes in a
-/// fraction of the time a `numeric` does, and a year's top-N decodes
-/// thousands of them.
-macro_rules! figure_columns {
-    () => {
-        figure_columns!("", "")
-    };
-    (sum) => {
-        figure_columns!("sum(", ")")
-    };
-    ($open:literal, $close:literal) => {
-        concat!(
-            $open,
-            "quantity",
-            $close,
-            "::bigint as quantity, (",
-            $open,
-            "revenue",
-            $close,
-            " * 100)::bigint as revenue_cents, ",
-            $open,
-            "orders",
-            $close,
-            "::bigint as orders, ",
-            $open,
-            "lines",
-            $close,
-            "::bigint as lines, ",
-            $open,
-            "lines_without_cost",
-            $close,
-            "::bigint as lines_without_cost, (",
-            $open,
-            "costed_revenue",
-            $close,
-            " * 100)::bigint as costed_revenue_cents, (",
-            $open,
-            "cost",
-            $close,
-            " * 100)::bigint as cost_cents"
-        )
-    };
+/// The columns of a [`ProductFigures`]: each name, and whether it is an amount.
+const COLUMNS: [(&str, bool); 7] = [
+    ("quantity", false),
+    ("revenue", true),
+    ("orders", false),
+    ("lines", false),
+    ("lines_without_cost", false),
+    ("costed_revenue", true),
+    ("cost", true),
+];
+
+/// The select list a [`ProductFigures`] is read from (`summed`: each column's
+/// sum), amounts in whole cents (every amount is a sum of two-place amounts):
+/// a `bigint` decodes in a fraction of the time a `numeric` does, and a year's
+/// top-N decodes thousands of them.
+pub fn figure_columns(summed: bool) -> String {
+    COLUMNS
+        .iter()
+        .map(|(column, amount)| {
+            let value = if summed {
+                format!("sum({column})")
+            } else {
+                column.to_string()
+            };
+            if *amount {
+                format!("({value} * 100)::bigint as {column}_cents")
+            } else {
+                format!("{value}::bigint as {column}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
-pub(crate) use figure_columns;
 
 impl<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> for ProductFigures {
     fn from_row(row: &'r sqlx::postgres::PgRow) -> sqlx::Result<Self> {

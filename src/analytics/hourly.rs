@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Months, NaiveDate, NaiveTime, TimeDelta, Utc};
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgPool, QueryBuilder};
 
-use super::plan::Span;
+use super::plan::{Plan, Span};
 use super::range::Resolved;
 use crate::domain::Money;
 
@@ -68,12 +68,10 @@ impl HourPlan {
     }
 }
 
-/// Keeps the hours of the rollup that had sales, after `group by hour`.
-macro_rules! hours_with_sales {
-    () => {
-        "having sum(orders) <> 0 or sum(revenue) <> 0"
-    };
-}
+/// Keeps the hours of the rollup that had sales, after `group by hour` (an
+/// hour whose shards cancel out, an order folded into one and its removal in
+/// another, has no sales).
+const HOURS_WITH_SALES: &str = "having sum(orders) <> 0 or sum(revenue) <> 0";
 
 /// Midnight UTC at the start of `day`.
 pub fn start_of(day: NaiveDate) -> DateTime<Utc> {
@@ -87,38 +85,38 @@ fn floor_hour(time: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 /// Sales by hour in `store` over `plan`, all read from PostgreSQL (see
-/// [`super::closed_hours`] for the kept closed months), in no set order.
+/// [`super::kept::hours`] for the kept months), in no set order.
 pub async fn read_hours(db: &PgPool, store: &str, plan: &HourPlan) -> sqlx::Result<Vec<HourSales>> {
-    let never = Some(DateTime::UNIX_EPOCH);
-    let bounds = |span: Option<Span<DateTime<Utc>>>| span.map_or((never, never), |s| (s.lo, s.hi));
-    let (hours_lo, hours_hi) = bounds(plan.hours);
-    let (edge0_lo, edge0_hi) = bounds(plan.edges[0]);
-    let (edge1_lo, edge1_hi) = bounds(plan.edges[1]);
-    // The whole hours (summed over shards; an hour whose shards cancel out, an
-    // order folded into one and its removal in another, has no sales) and the
-    // partial hours at the ends are disjoint.
-    sqlx::query_as::<_, HourSales>(concat!(
+    // The whole hours and the partial hours at the ends are disjoint.
+    let mut query = QueryBuilder::new(
         "select hour, sum(orders)::bigint as orders, sum(revenue) as revenue
-         from analytics_hourly_sales
-         where store_id = $1 and hour >= coalesce($2, '-infinity'::timestamptz)
-           and hour < coalesce($3, 'infinity'::timestamptz)
-         group by hour ",
-        hours_with_sales!(),
-        " union all
+         from analytics_hourly_sales where store_id = ",
+    );
+    query.push_bind(store.to_string());
+    match plan.hours {
+        Some(span) => {
+            query.push(" and ");
+            span.push(&mut query, "hour");
+        }
+        None => {
+            query.push(" and false");
+        }
+    }
+    query.push(format_args!(
+        " group by hour {HOURS_WITH_SALES}
+         union all
          select date_trunc('hour', created_at, 'UTC'), count(*), sum(total) from orders
-         where store_id = $1 and status <> 'cancelled' and deleted_at is null
-           and ((created_at >= $4 and created_at < $5) or (created_at >= $6 and created_at < $7))
-         group by 1"
-    ))
-    .bind(store)
-    .bind(hours_lo)
-    .bind(hours_hi)
-    .bind(edge0_lo)
-    .bind(edge0_hi)
-    .bind(edge1_lo)
-    .bind(edge1_hi)
-    .fetch_all(db)
-    .await
+         where analytics_sells(status, deleted_at is not null) and store_id = "
+    ));
+    query.push_bind(store.to_string());
+    query.push(" and ");
+    let edges = Plan {
+        periods: Vec::new(),
+        edges: plan.edges.iter().flatten().copied().collect(),
+    };
+    edges.push_edges(&mut query, "created_at");
+    query.push(" group by 1");
+    query.build_query_as().fetch_all(db).await
 }
 
 /// Sales by hour in each of the UTC `months` (by first day), from the
@@ -133,20 +131,21 @@ pub async fn read_months(
         .iter()
         .map(|month| start_of(*month + Months::new(1)))
         .collect();
-    sqlx::query_as::<_, HourSales>(concat!(
+    let mut query = QueryBuilder::new(
         "select h.hour, sum(h.orders)::bigint as orders, sum(h.revenue) as revenue
-         from unnest($2::timestamptz[], $3::timestamptz[]) as m(lo, hi)
+         from unnest(",
+    );
+    query.push_bind(los).push("::timestamptz[], ");
+    query.push_bind(his).push(
+        "::timestamptz[]) as m(lo, hi)
               join analytics_hourly_sales h
-                on h.store_id = $1 and h.hour >= m.lo and h.hour < m.hi
-         group by h.hour ",
-        hours_with_sales!(),
-        " order by h.hour"
-    ))
-    .bind(store)
-    .bind(&los)
-    .bind(&his)
-    .fetch_all(db)
-    .await
+                on h.hour >= m.lo and h.hour < m.hi and h.store_id = ",
+    );
+    query.push_bind(store.to_string());
+    query.push(format_args!(
+        " group by h.hour {HOURS_WITH_SALES} order by h.hour"
+    ));
+    query.build_query_as().fetch_all(db).await
 }
 
 #[cfg(test)]

@@ -3,20 +3,19 @@
 //!
 //! `[lo, hi)` splits into partial edge days (read from the order rows, exact to
 //! the microsecond) and whole local days `[d0, d1)`. Whole days split again into
-//! whole months (month rows); the days left over into whole 8-day blocks (days
-//! 1-8, 9-16, 17-24, 25-end of a month: block rows) and single days (day
-//! rows). No bound at all reads the single all-time row. So any range reads per
-//! key at most its months, 6 block rows, 14 day rows and two partial days.
+//! whole months (month rows); the days left over into whole 8-day blocks (block
+//! rows, see [`Grain::Block`]) and single days (day rows). No bound at all
+//! reads the single all-time row. So any range reads per key at most its
+//! months, 6 block rows, 14 day rows and two partial days.
 //!
-//! Every query binds the same parameters (`$1` the store, `$2..$17` below), and
-//! selects rows with [`periods!`] and [`edges!`]; an unused piece is an empty
-//! span, so the SQL text never changes and its plan is cached.
+//! A plan writes its own SQL conditions ([`Plan::push_periods`],
+//! [`Plan::push_days`], [`Plan::push_edges`]) into a [`QueryBuilder`], each
+//! bound value where it is used; pieces the plan does not need are left out.
 
-use chrono::{DateTime, Datelike, Days, Months, NaiveDate, Utc};
-use sqlx::Postgres;
-use sqlx::postgres::PgArguments;
-use sqlx::query::QueryAs;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{Postgres, QueryBuilder};
 
+use super::period::{Grain, Period};
 use super::range::Resolved;
 
 /// `[lo, hi)`; `None` is unbounded on that side.
@@ -26,103 +25,63 @@ pub struct Span<T> {
     pub hi: Option<T>,
 }
 
+impl<T: PartialOrd> Span<T> {
+    /// A bounded, non-empty span, if `lo < hi`.
+    fn bounded(lo: Option<T>, hi: Option<T>) -> Option<Span<T>> {
+        match (lo, hi) {
+            (Some(lo), Some(hi)) if lo < hi => Some(Span {
+                lo: Some(lo),
+                hi: Some(hi),
+            }),
+            _ => None,
+        }
+    }
+}
+
+impl<T> Span<T> {
+    /// `column >= lo and column < hi`, each bound only where there is one.
+    pub(super) fn push(&self, query: &mut QueryBuilder<Postgres>, column: &str)
+    where
+        T: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Copy,
+    {
+        query.push("true");
+        if let Some(lo) = self.lo {
+            query.push(format_args!(" and {column} >= ")).push_bind(lo);
+        }
+        if let Some(hi) = self.hi {
+            query.push(format_args!(" and {column} < ")).push_bind(hi);
+        }
+    }
+}
+
 /// Which rollup rows and which order rows answer a range.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
-    /// The all-time row (only when the range is unbounded both ways).
-    pub all: Option<Span<NaiveDate>>,
-    /// Whole months, by first day.
-    pub months: Option<Span<NaiveDate>>,
-    /// Whole blocks outside those months, by first day (always bounded).
-    pub blocks: [Option<Span<NaiveDate>>; 2],
-    /// Whole days outside those blocks (always bounded).
-    pub days: [Option<Span<NaiveDate>>; 2],
+    /// Rollup rows: for each piece, the periods of a grain whose first days
+    /// lie in a span (the all-time row's piece is unbounded).
+    pub periods: Vec<(Grain, Span<NaiveDate>)>,
     /// Partial days, read from the orders (always bounded).
-    pub edges: [Option<Span<DateTime<Utc>>>; 2],
-}
-
-/// The rollup rows of a plan, on a table with `grain` and `period` columns
-/// (`$2..$13`).
-macro_rules! periods {
-    () => {
-        "((grain = 'all' and period >= coalesce($2, '-infinity'::date) and period < coalesce($3, 'infinity'::date))
-          or (grain = 'month' and period >= coalesce($4, '-infinity'::date) and period < coalesce($5, 'infinity'::date))
-          or (grain = 'block' and period >= $6 and period < $7)
-          or (grain = 'block' and period >= $8 and period < $9)
-          or (grain = 'day' and period >= $10 and period < $11)
-          or (grain = 'day' and period >= $12 and period < $13))"
-    };
-}
-
-/// The same rows on a table of day rows only (`day` column): every piece of the
-/// plan as a range of days.
-macro_rules! period_days {
-    () => {
-        "((day >= coalesce($2, '-infinity'::date) and day < coalesce($3, 'infinity'::date))
-          or (day >= coalesce($4, '-infinity'::date) and day < coalesce($5, 'infinity'::date))
-          or (day >= $6 and day < $7) or (day >= $8 and day < $9)
-          or (day >= $10 and day < $11) or (day >= $12 and day < $13))"
-    };
-}
-
-/// The order rows of a plan's partial days (`$14..$17`), on `$column`.
-macro_rules! edges {
-    ($column:literal) => {
-        concat!(
-            "((",
-            $column,
-            " >= $14 and ",
-            $column,
-            " < $15) or (",
-            $column,
-            " >= $16 and ",
-            $column,
-            " < $17))"
-        )
-    };
-}
-
-/// A rollup period of a `day`, `block` or `month` grain: the grain and the
-/// period's first day.
-pub type Period = (&'static str, NaiveDate);
-
-/// A day that selects nothing when used as both ends of an unused span.
-const NOWHERE: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
-
-/// A bounded, non-empty span, if `lo < hi`.
-fn span<T: PartialOrd>(lo: Option<T>, hi: Option<T>) -> Option<Span<T>> {
-    match (lo, hi) {
-        (Some(lo), Some(hi)) if lo < hi => Some(Span {
-            lo: Some(lo),
-            hi: Some(hi),
-        }),
-        _ => None,
-    }
+    pub edges: Vec<Span<DateTime<Utc>>>,
 }
 
 impl Plan {
     /// Splits a resolved range.
     pub fn new(range: &Resolved) -> Plan {
+        let mut plan = Plan::default();
         if range.lo.is_none() && range.hi.is_none() {
-            return Plan {
-                all: Some(Span { lo: None, hi: None }),
-                ..Plan::default()
-            };
+            plan.periods.push((Grain::All, Span { lo: None, hi: None }));
+            return plan;
         }
         if let (Some(d0), Some(d1)) = (range.d0, range.d1)
             && d0 >= d1
         {
-            return Plan {
-                edges: [span(range.lo, range.hi), None],
-                ..Plan::default()
-            };
+            plan.edges.extend(Span::bounded(range.lo, range.hi));
+            return plan;
         }
-        let mut plan = Plan {
-            edges: [span(range.lo, range.s0), span(range.s1, range.hi)],
-            ..Plan::default()
-        };
-        let m0 = range.d0.map(month_at_or_after);
-        let m1 = range.d1.map(month_at_or_before);
+        plan.edges.extend(Span::bounded(range.lo, range.s0));
+        plan.edges.extend(Span::bounded(range.s1, range.hi));
+        let m0 = range.d0.map(|day| Grain::Month.start_at_or_after(day));
+        let m1 = range.d1.map(|day| Grain::Month.start_of(day));
         let months_exist = match (m0, m1) {
             (Some(m0), Some(m1)) => m0 < m1,
             _ => true,
@@ -130,162 +89,102 @@ impl Plan {
         // Whole days outside whole months: one run without months, else one
         // before and one after them (either may be empty).
         let runs = if months_exist {
-            plan.months = Some(Span { lo: m0, hi: m1 });
+            plan.periods.push((Grain::Month, Span { lo: m0, hi: m1 }));
             [(range.d0, m0), (m1, range.d1)]
         } else {
             [(range.d0, range.d1), (None, None)]
         };
-        let mut days = Vec::new();
-        for (slot, (lo, hi)) in runs.into_iter().enumerate() {
+        for (lo, hi) in runs {
             let (Some(lo), Some(hi)) = (lo, hi) else {
                 continue;
             };
-            let b0 = block_at_or_after(lo);
-            let b1 = block_at_or_before(hi);
+            let b0 = Grain::Block.start_at_or_after(lo);
+            let b1 = Grain::Block.start_of(hi);
             if b0 < b1 {
-                plan.blocks[slot] = span(Some(b0), Some(b1));
-                days.extend([span(Some(lo), Some(b0)), span(Some(b1), Some(hi))]);
+                let days = [
+                    Span::bounded(Some(lo), Some(b0)),
+                    Span::bounded(Some(b1), Some(hi)),
+                ];
+                plan.periods
+                    .extend(Span::bounded(Some(b0), Some(b1)).map(|s| (Grain::Block, s)));
+                plan.periods
+                    .extend(days.into_iter().flatten().map(|s| (Grain::Day, s)));
             } else {
-                days.push(span(Some(lo), Some(hi)));
+                plan.periods
+                    .extend(Span::bounded(Some(lo), Some(hi)).map(|s| (Grain::Day, s)));
             }
-        }
-        // Month and block ends are block starts, so at most two runs of days
-        // remain: before the first block and after the last.
-        let days: Vec<Span<NaiveDate>> = days.into_iter().flatten().collect();
-        debug_assert!(days.len() <= 2, "{days:?}");
-        for (slot, run) in days.into_iter().take(2).enumerate() {
-            plan.days[slot] = Some(run);
         }
         plan
     }
 
-    /// Binds `$2..$17` after the store (`$1`) has been bound.
-    pub fn bind<'q, O>(
-        &self,
-        query: QueryAs<'q, Postgres, O, PgArguments>,
-    ) -> QueryAs<'q, Postgres, O, PgArguments> {
-        let dates = |span: Option<Span<NaiveDate>>| match span {
-            Some(span) => (span.lo, span.hi),
-            None => (Some(NOWHERE), Some(NOWHERE)),
-        };
-        let times = |span: Option<Span<DateTime<Utc>>>| match span {
-            Some(span) => (span.lo, span.hi),
-            None => (Some(DateTime::UNIX_EPOCH), Some(DateTime::UNIX_EPOCH)),
-        };
-        let mut query = query;
-        for (lo, hi) in [
-            dates(self.all),
-            dates(self.months),
-            dates(self.blocks[0]),
-            dates(self.blocks[1]),
-            dates(self.days[0]),
-            dates(self.days[1]),
-        ] {
-            query = query.bind(lo).bind(hi);
-        }
-        for (lo, hi) in [times(self.edges[0]), times(self.edges[1])] {
-            query = query.bind(lo).bind(hi);
-        }
-        query
-    }
-}
-
-impl Plan {
-    /// Splits off the day, block and month periods that end on or before
-    /// `closed_before` (their figures can be kept, see [`super::closed`]), and
-    /// returns them with the plan of the rest. `None` when the plan reads the
-    /// all-time row or an unbounded run of months, which never close.
-    pub fn split_closed(&self, closed_before: NaiveDate) -> Option<(Vec<Period>, Plan)> {
-        if self.all.is_some() {
-            return None;
-        }
-        let mut closed = Vec::new();
-        let mut rest = Plan {
-            edges: self.edges,
-            ..Plan::default()
-        };
-        if let Some(months) = self.months {
-            let (Some(lo), Some(hi)) = (months.lo, months.hi) else {
+    /// Every rollup period the plan reads, or `None` when a piece other than
+    /// the all-time row is unbounded (months without an end).
+    pub fn every_period(&self) -> Option<Vec<Period>> {
+        let mut periods = Vec::new();
+        for (grain, span) in &self.periods {
+            if *grain == Grain::All {
+                periods.push(Period {
+                    grain: Grain::All,
+                    start: None,
+                });
+                continue;
+            }
+            let (Some(lo), Some(hi)) = (span.lo, span.hi) else {
                 return None;
             };
-            rest.months = split_span("month", lo, hi, closed_before, &mut closed);
-        }
-        for slot in 0..2 {
-            if let Some(Span {
-                lo: Some(lo),
-                hi: Some(hi),
-            }) = self.blocks[slot]
-            {
-                rest.blocks[slot] = split_span("block", lo, hi, closed_before, &mut closed);
-            }
-            if let Some(Span {
-                lo: Some(lo),
-                hi: Some(hi),
-            }) = self.days[slot]
-            {
-                rest.days[slot] = split_span("day", lo, hi, closed_before, &mut closed);
+            let mut start = lo;
+            while start < hi {
+                periods.push(Period {
+                    grain: *grain,
+                    start: Some(start),
+                });
+                start = grain.next_start(start);
             }
         }
-        Some((closed, rest))
+        Some(periods)
     }
-}
 
-/// The periods of `grain` in `[lo, hi)` that end on or before `closed_before`
-/// go to `closed`; the span of the others (always the later ones) is returned.
-fn split_span(
-    grain: &'static str,
-    lo: NaiveDate,
-    hi: NaiveDate,
-    closed_before: NaiveDate,
-    closed: &mut Vec<Period>,
-) -> Option<Span<NaiveDate>> {
-    let mut start = lo;
-    while start < hi {
-        let next = start + Days::new(1);
-        let end = match grain {
-            "day" => next,
-            "block" => block_at_or_after(next),
-            _ => month_at_or_after(next),
-        };
-        if end > closed_before {
-            return span(Some(start), Some(hi));
+    /// The plan's partial days alone.
+    pub fn edges_only(&self) -> Plan {
+        Plan {
+            periods: Vec::new(),
+            edges: self.edges.clone(),
         }
-        closed.push((grain, start));
-        start = end;
     }
-    None
-}
 
-/// The first day of `day`'s month if `day` is one, else of the next month.
-fn month_at_or_after(day: NaiveDate) -> NaiveDate {
-    let start = month_at_or_before(day);
-    if start == day {
-        day
-    } else {
-        start.checked_add_months(Months::new(1)).unwrap_or(start)
+    /// The plan's rollup rows on a table with `grain` and `period` columns,
+    /// as one condition (`false` when it reads none).
+    pub fn push_periods(&self, query: &mut QueryBuilder<Postgres>) {
+        query.push("(false");
+        for (grain, span) in &self.periods {
+            query.push(format_args!(" or (grain = '{}' and ", grain.as_str()));
+            span.push(query, "period");
+            query.push(")");
+        }
+        query.push(")");
     }
-}
 
-/// The first day of `day`'s month.
-fn month_at_or_before(day: NaiveDate) -> NaiveDate {
-    day.with_day(1).unwrap_or(day)
-}
+    /// The same rows on a table of day rows only (`day` column): every piece
+    /// of the plan is a run of whole days.
+    pub fn push_days(&self, query: &mut QueryBuilder<Postgres>) {
+        query.push("(false");
+        for (_, span) in &self.periods {
+            query.push(" or (");
+            span.push(query, "day");
+            query.push(")");
+        }
+        query.push(")");
+    }
 
-/// The first day of the 8-day block `day` is in (the 25th's runs to month end;
-/// the same rule as the SQL `day - (extract(day from day) - 1) % 8`).
-fn block_at_or_before(day: NaiveDate) -> NaiveDate {
-    day - Days::new(u64::from(day.day0() % 8))
-}
-
-/// `day` if a block starts on it, else the start of the next block.
-fn block_at_or_after(day: NaiveDate) -> NaiveDate {
-    let start = block_at_or_before(day);
-    if start == day {
-        day
-    } else if start.day() == 25 {
-        month_at_or_after(day)
-    } else {
-        start + Days::new(8)
+    /// The order rows of the plan's partial days, by `column` (a creation time).
+    pub fn push_edges(&self, query: &mut QueryBuilder<Postgres>, column: &str) {
+        query.push("(false");
+        for span in &self.edges {
+            query.push(" or (");
+            span.push(query, column);
+            query.push(")");
+        }
+        query.push(")");
     }
 }
 
@@ -301,6 +200,14 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn dates(grain: Grain, lo: &str, hi: &str) -> (Grain, Span<NaiveDate>) {
+        let span = Span {
+            lo: Some(date(lo)),
+            hi: Some(date(hi)),
+        };
+        (grain, span)
+    }
+
     #[test]
     fn no_bounds_read_the_all_time_row() {
         let plan = Plan::new(&Resolved {
@@ -311,18 +218,13 @@ mod tests {
             s0: None,
             s1: None,
         });
-        assert_eq!(plan.all, Some(Span { lo: None, hi: None }));
-        assert_eq!(
-            (plan.months, plan.days, plan.edges),
-            (None, [None, None], [None, None])
-        );
-    }
-
-    fn dates(lo: &str, hi: &str) -> Option<Span<NaiveDate>> {
-        Some(Span {
-            lo: Some(date(lo)),
-            hi: Some(date(hi)),
-        })
+        assert_eq!(plan.periods, [(Grain::All, Span { lo: None, hi: None })]);
+        assert_eq!(plan.edges, []);
+        let all = Period {
+            grain: Grain::All,
+            start: None,
+        };
+        assert_eq!(plan.every_period(), Some(vec![all]));
     }
 
     /// 10:00 on 15 January to 05:00 on 3 April 2026 (UTC days).
@@ -340,22 +242,25 @@ mod tests {
     #[test]
     fn a_long_range_is_edges_days_blocks_months_days_edges() {
         let plan = long_range();
-        assert_eq!(plan.months, dates("2026-02-01", "2026-04-01"));
-        assert_eq!(plan.blocks, [dates("2026-01-17", "2026-02-01"), None]);
         assert_eq!(
-            plan.days,
+            plan.periods,
             [
-                dates("2026-01-16", "2026-01-17"),
-                dates("2026-04-01", "2026-04-03")
+                dates(Grain::Month, "2026-02-01", "2026-04-01"),
+                dates(Grain::Block, "2026-01-17", "2026-02-01"),
+                dates(Grain::Day, "2026-01-16", "2026-01-17"),
+                dates(Grain::Day, "2026-04-01", "2026-04-03"),
             ]
         );
+        assert_eq!(plan.edges[0].hi, Some(time("2026-01-16T00:00:00Z")));
+        assert_eq!(plan.edges[1].lo, Some(time("2026-04-03T00:00:00Z")));
+        let periods = plan.every_period().unwrap();
+        assert_eq!(periods.len(), 2 + 2 + 1 + 2);
         assert_eq!(
-            plan.edges[0].unwrap().hi,
-            Some(time("2026-01-16T00:00:00Z"))
-        );
-        assert_eq!(
-            plan.edges[1].unwrap().lo,
-            Some(time("2026-04-03T00:00:00Z"))
+            periods[2],
+            Period {
+                grain: Grain::Block,
+                start: Some(date("2026-01-17"))
+            }
         );
     }
 
@@ -369,31 +274,15 @@ mod tests {
             s0: Some(time("2026-10-23T22:00:00Z")),
             s1: Some(time("2026-11-22T23:00:00Z")),
         });
-        assert_eq!(plan.months, None);
-        assert_eq!(plan.blocks, [dates("2026-10-25", "2026-11-17"), None]);
         assert_eq!(
-            plan.days,
+            plan.periods,
             [
-                dates("2026-10-24", "2026-10-25"),
-                dates("2026-11-17", "2026-11-23")
+                dates(Grain::Block, "2026-10-25", "2026-11-17"),
+                dates(Grain::Day, "2026-10-24", "2026-10-25"),
+                dates(Grain::Day, "2026-11-17", "2026-11-23"),
             ]
         );
-        assert_eq!(plan.edges, [None, None]);
-    }
-
-    #[test]
-    fn blocks_start_on_the_1st_9th_17th_and_25th() {
-        for (day, before, after) in [
-            ("2024-02-29", "2024-02-25", "2024-03-01"),
-            ("2026-01-25", "2026-01-25", "2026-01-25"),
-            ("2026-01-31", "2026-01-25", "2026-02-01"),
-            ("2026-01-10", "2026-01-09", "2026-01-17"),
-            ("2026-01-17", "2026-01-17", "2026-01-17"),
-            ("2026-01-24", "2026-01-17", "2026-01-25"),
-        ] {
-            assert_eq!(block_at_or_before(date(day)), date(before), "{day}");
-            assert_eq!(block_at_or_after(date(day)), date(after), "{day}");
-        }
+        assert_eq!(plan.edges, []);
     }
 
     #[test]
@@ -408,45 +297,12 @@ mod tests {
             s0: None,
             s1: None,
         });
-        assert_eq!(
-            plan.edges,
-            [
-                Some(Span {
-                    lo: Some(lo),
-                    hi: Some(hi)
-                }),
-                None
-            ]
-        );
-        assert_eq!(plan.months, None);
-    }
-
-    #[test]
-    fn periods_that_ended_are_split_off_and_the_rest_stays_a_plan() {
-        let plan = long_range();
-        let (closed, rest) = plan.split_closed(date("2026-03-10")).unwrap();
-        assert_eq!(
-            closed,
-            [
-                ("month", date("2026-02-01")),
-                ("block", date("2026-01-17")),
-                ("block", date("2026-01-25")),
-                ("day", date("2026-01-16")),
-            ]
-        );
-        assert_eq!(rest.months, dates("2026-03-01", "2026-04-01"));
-        assert_eq!(rest.blocks, [None, None]);
-        assert_eq!(rest.days, [None, dates("2026-04-01", "2026-04-03")]);
-        assert_eq!(rest.edges, plan.edges);
-
-        let (everything, nothing) = plan.split_closed(NaiveDate::MAX).unwrap();
-        assert_eq!(everything.len(), 2 + 2 + 1 + 2);
-        assert_eq!((nothing.months, nothing.days), (None, [None, None]));
-        let all_time = Plan {
-            all: Some(Span { lo: None, hi: None }),
-            ..Plan::default()
+        let edge = Span {
+            lo: Some(lo),
+            hi: Some(hi),
         };
-        assert_eq!(all_time.split_closed(NaiveDate::MAX), None);
+        assert_eq!(plan.edges, [edge]);
+        assert_eq!(plan.periods, []);
     }
 
     #[test]
@@ -459,13 +315,25 @@ mod tests {
             s0: Some(time("2026-01-01T00:00:00Z")),
             s1: None,
         });
-        assert_eq!(
-            plan.months,
-            Some(Span {
-                lo: Some(date("2026-01-01")),
-                hi: None
-            })
-        );
-        assert_eq!((plan.days, plan.edges), ([None, None], [None, None]));
+        let months = Span {
+            lo: Some(date("2026-01-01")),
+            hi: None,
+        };
+        assert_eq!(plan.periods, [(Grain::Month, months)]);
+        assert_eq!(plan.edges, []);
+        assert_eq!(plan.every_period(), None);
+    }
+
+    #[test]
+    fn a_plan_writes_only_the_pieces_it_has() {
+        let mut query = QueryBuilder::<Postgres>::new("");
+        long_range().push_periods(&mut query);
+        let sql = query.sql();
+        let sql = sql.as_str();
+        assert!(sql.contains("grain = 'month' and true and period >= $1 and period < $2"));
+        assert_eq!(sql.matches("grain = 'day'").count(), 2);
+        let mut query = QueryBuilder::<Postgres>::new("");
+        Plan::default().push_edges(&mut query, "o.created_at");
+        assert_eq!(query.sql().as_str(), "(false)");
     }
 }

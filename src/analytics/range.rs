@@ -241,19 +241,19 @@ async fn resolve_row(
             select timezone as store_tz, coalesce($2, timezone) as tz from stores where id = $1
          ), bounds as (
             select store_tz,
-                case when $7 then analytics_day_start((now() at time zone tz)::date + 1, tz)
+                case when $7 then analytics_day_start(analytics_local_day(now(), tz) + 1, tz)
                 end as renews_at,
-                case when $7 then analytics_day_start((now() at time zone tz)::date - 1, tz)
+                case when $7 then analytics_day_start(analytics_local_day(now(), tz) - 1, tz)
                      else coalesce($3, analytics_day_start($4, tz)) end as lo,
-                case when $7 then analytics_day_start((now() at time zone tz)::date, tz)
+                case when $7 then analytics_day_start(analytics_local_day(now(), tz), tz)
                      else coalesce($5, analytics_day_start($6 + 1, tz)) end as hi
             from zone
          ), days as (
             select lo, hi, store_tz, renews_at,
-                (lo at time zone store_tz)::date
-                    + case when analytics_day_start((lo at time zone store_tz)::date, store_tz) = lo
+                analytics_local_day(lo, store_tz)
+                    + case when analytics_day_start(analytics_local_day(lo, store_tz), store_tz) = lo
                            then 0 else 1 end as d0,
-                (hi at time zone store_tz)::date as d1
+                analytics_local_day(hi, store_tz) as d1
             from bounds
          )
          select lo, hi, d0, d1, analytics_day_start(d0, store_tz) as s0,

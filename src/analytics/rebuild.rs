@@ -40,13 +40,13 @@ const STEPS: &[(&str, &str)] = &[
         "insert into analytics_product_sales
             (store_id, grain, period, product_id, quantity, revenue, orders, lines,
              lines_without_cost, costed_revenue, cost)
-         select o.store_id, 'day', (o.created_at at time zone s.timezone)::date, i.product_id,
+         select o.store_id, 'day', analytics_local_day(o.created_at, s.timezone), i.product_id,
                 sum(i.quantity), sum(i.line_total), count(distinct o.id), count(*),
                 count(*) filter (where i.unit_cost is null),
                 coalesce(sum(i.line_total) filter (where i.unit_cost is not null), 0),
                 coalesce(sum(i.unit_cost * i.quantity), 0)
          from orders o join stores s on s.id = o.store_id join order_items i on i.order_id = o.id
-         where o.status <> 'cancelled' and o.deleted_at is null
+         where analytics_sells(o.status, o.deleted_at is not null)
          group by 1, 2, 3, 4
          order by 1, 2, 3, 4",
     ),
@@ -58,9 +58,8 @@ const STEPS: &[(&str, &str)] = &[
          select store_id, g.grain, g.period, product_id, sum(quantity), sum(revenue), sum(orders),
                 sum(lines), sum(lines_without_cost), sum(costed_revenue), sum(cost)
          from analytics_product_sales,
-              lateral (values ('block', period - (extract(day from period)::int - 1) % 8),
-                              ('month', date_trunc('month', period::timestamp)::date),
-                              ('all', '-infinity'::date)) as g(grain, period)
+              lateral (select g.grain, analytics_period_start(g.grain, period)
+                       from unnest(array['block', 'month', 'all']) as g(grain)) as g(grain, period)
          where analytics_product_sales.grain = 'day'
          group by 1, 2, 3, 4
          order by 1, 2, 3, 4",
@@ -69,10 +68,10 @@ const STEPS: &[(&str, &str)] = &[
         "analytics_category_sales",
         "insert into analytics_category_sales
             (store_id, grain, period, category, shard, revenue, quantity, orders)
-         select o.store_id, 'day', (o.created_at at time zone s.timezone)::date, i.category,
+         select o.store_id, 'day', analytics_local_day(o.created_at, s.timezone), i.category,
                 0::smallint, sum(i.line_total), sum(i.quantity), count(distinct o.id)
          from orders o join stores s on s.id = o.store_id join order_items i on i.order_id = o.id
-         where o.status <> 'cancelled' and o.deleted_at is null
+         where analytics_sells(o.status, o.deleted_at is not null)
          group by 1, 2, 3, 4, 5
          order by 1, 2, 3, 4, 5",
     ),
@@ -82,9 +81,8 @@ const STEPS: &[(&str, &str)] = &[
             (store_id, grain, period, category, shard, revenue, quantity, orders)
          select store_id, g.grain, g.period, category, shard, sum(revenue), sum(quantity), sum(orders)
          from analytics_category_sales,
-              lateral (values ('block', period - (extract(day from period)::int - 1) % 8),
-                              ('month', date_trunc('month', period::timestamp)::date),
-                              ('all', '-infinity'::date)) as g(grain, period)
+              lateral (select g.grain, analytics_period_start(g.grain, period)
+                       from unnest(array['block', 'month', 'all']) as g(grain)) as g(grain, period)
          where analytics_category_sales.grain = 'day'
          group by 1, 2, 3, 4, 5
          order by 1, 2, 3, 4, 5",
@@ -93,10 +91,10 @@ const STEPS: &[(&str, &str)] = &[
         "analytics_customer_sales",
         "insert into analytics_customer_sales
             (store_id, customer_id, day, orders, revenue, first_at, last_at)
-         select o.store_id, o.customer_id, (o.created_at at time zone s.timezone)::date,
+         select o.store_id, o.customer_id, analytics_local_day(o.created_at, s.timezone),
                 count(*), sum(o.total), min(o.created_at), max(o.created_at)
          from orders o join stores s on s.id = o.store_id
-         where o.status <> 'cancelled' and o.deleted_at is null and o.customer_id is not null
+         where analytics_sells(o.status, o.deleted_at is not null) and o.customer_id is not null
          group by 1, 2, 3
          order by 1, 2, 3",
     ),
@@ -106,7 +104,7 @@ const STEPS: &[(&str, &str)] = &[
          select store_id, date_trunc('hour', created_at, 'UTC'), 0::smallint,
                 count(*), sum(total)
          from orders
-         where status <> 'cancelled' and deleted_at is null
+         where analytics_sells(status, deleted_at is not null)
          group by 1, 2, 3
          order by 1, 2, 3",
     ),
@@ -114,7 +112,7 @@ const STEPS: &[(&str, &str)] = &[
         "analytics_status_counts",
         "insert into analytics_status_counts
             (store_id, grain, period, status, shard, orders, revenue, processing_seconds)
-         select o.store_id, 'day', (o.created_at at time zone s.timezone)::date, o.status,
+         select o.store_id, 'day', analytics_local_day(o.created_at, s.timezone), o.status,
                 0::smallint, count(*), sum(o.total),
                 coalesce(sum(extract(epoch from o.completed_at - o.created_at))
                          filter (where o.status = 'completed'), 0)
@@ -130,9 +128,8 @@ const STEPS: &[(&str, &str)] = &[
          select store_id, g.grain, g.period, status, shard, sum(orders), sum(revenue),
                 sum(processing_seconds)
          from analytics_status_counts,
-              lateral (values ('block', period - (extract(day from period)::int - 1) % 8),
-                              ('month', date_trunc('month', period::timestamp)::date),
-                              ('all', '-infinity'::date)) as g(grain, period)
+              lateral (select g.grain, analytics_period_start(g.grain, period)
+                       from unnest(array['block', 'month', 'all']) as g(grain)) as g(grain, period)
          where analytics_status_counts.grain = 'day'
          group by 1, 2, 3, 4, 5
          order by 1, 2, 3, 4, 5",
@@ -169,10 +166,6 @@ pub async fn rebuild(pool: &PgPool, progress: &ProgressBar) -> anyhow::Result<Re
     .execute(&mut *tx)
     .await
     .context("truncating the rollups")?;
-    // Every figure kept in memory is of the rollups just truncated.
-    sqlx::query("update analytics_rollup_epoch set epoch = epoch + 1")
-        .execute(&mut *tx)
-        .await?;
     progress.inc(1);
     let mut report = RebuildReport::default();
     for (table, statement) in STEPS {
@@ -188,10 +181,12 @@ pub async fn rebuild(pool: &PgPool, progress: &ProgressBar) -> anyhow::Result<Re
         }
         progress.inc(1);
     }
+    progress.set_message("period stamps");
+    stamp_every_period(&mut tx).await?;
     progress.set_message("projector state");
     set_projector_state(&mut tx, xmin).await?;
     report.sales_orders = sqlx::query_scalar(
-        "select count(*) from orders where status <> 'cancelled' and deleted_at is null",
+        "select count(*) from orders where analytics_sells(status, deleted_at is not null)",
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -212,6 +207,27 @@ pub async fn rebuild(pool: &PgPool, progress: &ProgressBar) -> anyhow::Result<Re
     report.elapsed = started.elapsed();
     progress.finish_with_message("rollups rebuilt");
     Ok(report)
+}
+
+/// Stamps every period the rebuild wrote with its transaction's id, so no
+/// figure kept in memory from before it is used again (migration 0017).
+async fn stamp_every_period(conn: &mut sqlx::PgConnection) -> anyhow::Result<()> {
+    sqlx::query("truncate analytics_period_stamps")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "insert into analytics_period_stamps (store_id, grain, period, stamp)
+         select store_id, grain, period, pg_current_xact_id()::text::bigint from (
+            select distinct store_id, grain, period from analytics_product_sales
+            union
+            select distinct store_id, 'utc_month', date_trunc('month', hour at time zone 'UTC')::date
+            from analytics_hourly_sales
+         ) periods",
+    )
+    .execute(conn)
+    .await
+    .context("stamping the periods")?;
+    Ok(())
 }
 
 /// Every order's projected state from the snapshot, and the projector's

@@ -15,11 +15,10 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::closed;
-use super::closed_hours;
 use super::customers::{self, CustomerValue};
 use super::freshness::{self, Fresh, Freshness, ProjectionStatus};
 use super::hourly::{HourPlan, HourlySales};
+use super::kept;
 use super::plan::Plan;
 use super::range::{self, RangeRequest, Resolved};
 use super::sales::{self, CategoryList, CategorySales, ProductSales, RankBy, TopProducts};
@@ -190,7 +189,8 @@ async fn top_products(
     let limit = query.limit.unwrap_or(10);
     let plan = Plan::new(&range);
     let top =
-        closed::top_products(&state.db, &state.closed_periods, &store, &plan, by, limit).await?;
+        kept::products::top_products(&state.db, &state.kept_products, &store, &plan, by, limit)
+            .await?;
     Ok(Json(Fresh::new(top, freshness)))
 }
 
@@ -216,9 +216,9 @@ async fn top_bought_yesterday(
     .await?;
     let limit = query.limit.unwrap_or(10);
     let plan = Plan::new(&range);
-    let top = closed::top_products(
+    let top = kept::products::top_products(
         &state.db,
-        &state.closed_periods,
+        &state.kept_products,
         &store,
         &plan,
         RankBy::Quantity,
@@ -329,7 +329,7 @@ async fn hourly_sales(
 ) -> Result<Response, ApiError> {
     let (store, range, freshness) = query.prepare(&state, &principal).await?;
     let plan = HourPlan::new(&range);
-    let json = closed_hours::hourly_sales(&state.db, &state.closed_hours, &store, &plan).await?;
+    let json = kept::hours::hourly_sales(&state.db, &state.kept_hours, &store, &plan).await?;
     let json = freshness::spliced(json, &freshness);
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }

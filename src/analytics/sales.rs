@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::figures::{ProductFigures, ProductRow, figure_columns};
@@ -90,97 +90,53 @@ pub struct CategoryList {
     pub data: Vec<CategorySales>,
 }
 
-/// Per-product totals over a plan (`$18` the product, for one product only).
-macro_rules! product_totals {
-    ($rollup_filter:literal, $order_filter:literal) => {
-        concat!(
-            "with parts as (
-                select product_id, quantity, revenue, orders, lines, lines_without_cost,
-                       costed_revenue, cost
-                from analytics_product_sales where store_id = $1",
-            $rollup_filter,
-            " and ",
-            periods!(),
-            " union all
-                select i.product_id, sum(i.quantity), sum(i.line_total), count(distinct o.id), count(*),
-                       count(*) filter (where i.unit_cost is null),
-                       coalesce(sum(i.line_total) filter (where i.unit_cost is not null), 0),
-                       coalesce(sum(i.unit_cost * i.quantity), 0)
-                from orders o join order_items i on i.order_id = o.id
-                where o.store_id = $1 and o.status <> 'cancelled' and o.deleted_at is null",
-            $order_filter,
-            " and ",
-            edges!("o.created_at"),
-            " group by i.product_id
-             ), totals as (
-                select product_id, sum(quantity)::bigint as quantity, sum(revenue) as revenue,
-                       sum(orders)::bigint as orders, sum(lines_without_cost)::bigint as lines_without_cost,
-                       case when sum(lines) > sum(lines_without_cost)
-                            then sum(costed_revenue) - sum(cost) end as profit
-                from parts group by product_id
-             ) "
-        )
-    };
-}
-
-/// Ranks `totals` by `$column` (the limit bound as `$limit`): ranked first, so
-/// only the winners are joined with the catalog; the lines without cost are
-/// summed over every product once.
-macro_rules! rank_totals {
-    ($column:literal, $limit:literal) => {
-        concat!(
-            ", ranked as (
-                select * from totals t order by ",
-            $column,
-            " desc nulls last, t.product_id limit ",
-            $limit,
-            "
-             )
-             select t.product_id, p.sku, p.name, t.quantity, t.revenue, t.profit, t.orders,
-                    (select coalesce(sum(lines_without_cost), 0) from totals)::bigint
-                        as all_lines_without_cost
-             from ranked t join products p on p.id = t.product_id
-             order by ",
-            $column,
-            " desc nulls last, t.product_id"
-        )
-    };
-}
-
-/// The top-N query over a plan, ranked by `$column`.
-macro_rules! top_products {
-    ($column:literal) => {
-        concat!(product_totals!("", ""), rank_totals!($column, "$18"))
-    };
-}
-
-/// The top-N query over all history: the store's all-time rows (`$1` the
-/// store, `$2` the limit), ranked by `$column`.
-macro_rules! top_all_time {
-    ($column:literal) => {
-        concat!(
-            "with totals as (
-                select product_id, quantity, revenue, orders, lines_without_cost,
-                       case when lines > lines_without_cost then costed_revenue - cost end as profit
-                from analytics_product_sales where store_id = $1 and grain = 'all'
-             )",
-            rank_totals!($column, "$2")
-        )
-    };
-}
-
-/// `$query!` (a top-N query macro) ranked by the column `by` names.
-macro_rules! ranked_by {
-    ($by:expr, $query:ident) => {
-        match $by {
-            RankBy::Quantity => $query!("t.quantity"),
-            RankBy::Revenue => $query!("t.revenue"),
-            RankBy::Profit => $query!("t.profit"),
+impl RankBy {
+    /// The column of `totals` this ranks by (descending, no profit last).
+    fn column(self) -> &'static str {
+        match self {
+            RankBy::Quantity => "quantity",
+            RankBy::Revenue => "revenue",
+            RankBy::Profit => "profit",
         }
-    };
+    }
 }
 
-/// The `limit` best-selling products of `store` over `plan`.
+/// `with parts as (…)`: every product's figures in each rollup row of `plan`
+/// and in the order lines of its partial days; only `product`'s when given.
+fn push_parts(query: &mut QueryBuilder<Postgres>, store: &str, plan: &Plan, product: Option<Uuid>) {
+    query.push(
+        "with parts as (
+            select product_id, quantity, revenue, orders, lines, lines_without_cost,
+                   costed_revenue, cost
+            from analytics_product_sales where store_id = ",
+    );
+    query.push_bind(store.to_string());
+    if let Some(product) = product {
+        query.push(" and product_id = ").push_bind(product);
+    }
+    query.push(" and ");
+    plan.push_periods(query);
+    query.push(
+        " union all
+            select i.product_id, sum(i.quantity), sum(i.line_total), count(distinct o.id), count(*),
+                   count(*) filter (where i.unit_cost is null),
+                   coalesce(sum(i.line_total) filter (where i.unit_cost is not null), 0),
+                   coalesce(sum(i.unit_cost * i.quantity), 0)
+            from orders o join order_items i on i.order_id = o.id
+            where analytics_sells(o.status, o.deleted_at is not null) and o.store_id = ",
+    );
+    query.push_bind(store.to_string());
+    if let Some(product) = product {
+        query.push(" and i.product_id = ").push_bind(product);
+    }
+    query.push(" and ");
+    plan.push_edges(query, "o.created_at");
+    query.push(" group by i.product_id)");
+}
+
+/// The `limit` best-selling products of `store` over `plan`, ranked by
+/// PostgreSQL: ranked first, so only the winners are joined with the catalog;
+/// the lines without cost are summed over every product once.
 pub async fn top_products(
     db: &PgPool,
     store: &str,
@@ -188,44 +144,49 @@ pub async fn top_products(
     by: RankBy,
     limit: i64,
 ) -> sqlx::Result<TopProducts> {
-    let sql = ranked_by!(by, top_products);
-    let query = sqlx::query_as::<_, TopProduct>(sql).bind(store);
-    let data = plan.bind(query).bind(limit).fetch_all(db).await?;
-    Ok(TopProducts::from_ranked(data))
-}
-
-/// The `limit` best-selling products of `store` over all history: PostgreSQL
-/// ranks the ~1 000 all-time rows, and only the winners travel.
-pub async fn top_all_time(
-    db: &PgPool,
-    store: &str,
-    by: RankBy,
-    limit: i64,
-) -> sqlx::Result<TopProducts> {
-    let sql = ranked_by!(by, top_all_time);
-    let data = sqlx::query_as(sql)
-        .bind(store)
-        .bind(limit)
-        .fetch_all(db)
-        .await?;
+    let mut query = QueryBuilder::new("");
+    push_parts(&mut query, store, plan, None);
+    let column = by.column();
+    query.push(
+        ", totals as (
+            select product_id, sum(quantity)::bigint as quantity, sum(revenue) as revenue,
+                   sum(orders)::bigint as orders, sum(lines_without_cost)::bigint as lines_without_cost,
+                   case when sum(lines) > sum(lines_without_cost)
+                        then sum(costed_revenue) - sum(cost) end as profit
+            from parts group by product_id
+         ), ranked as (
+            select * from totals t ",
+    );
+    query.push(format_args!(
+        "order by t.{column} desc nulls last, t.product_id limit "
+    ));
+    query.push_bind(limit);
+    query.push(format_args!(
+        ")
+         select t.product_id, p.sku, p.name, t.quantity, t.revenue, t.profit, t.orders,
+                (select coalesce(sum(lines_without_cost), 0) from totals)::bigint
+                    as all_lines_without_cost
+         from ranked t join products p on p.id = t.product_id
+         order by t.{column} desc nulls last, t.product_id"
+    ));
+    let data = query.build_query_as().fetch_all(db).await?;
     Ok(TopProducts::from_ranked(data))
 }
 
 /// Every product's sums in `store` over `plan`, unranked (for
-/// [`super::closed`], which adds the closed periods' figures to them).
+/// [`super::kept`], which adds the kept periods' figures to them).
 pub async fn product_totals(
     db: &PgPool,
     store: &str,
     plan: &Plan,
 ) -> sqlx::Result<Vec<(Uuid, ProductFigures)>> {
-    let query = sqlx::query_as::<_, ProductRow>(concat!(
-        product_totals!("", ""),
-        "select product_id, ",
-        figure_columns!(sum),
-        " from parts group by product_id"
-    ))
-    .bind(store);
-    let rows = plan.bind(query).fetch_all(db).await?;
+    let mut query = QueryBuilder::new("");
+    push_parts(&mut query, store, plan, None);
+    query.push(format_args!(
+        " select product_id, {} from parts group by product_id",
+        figure_columns(true)
+    ));
+    let rows: Vec<ProductRow> = query.build_query_as().fetch_all(db).await?;
     Ok(rows.into_iter().map(ProductRow::into_pair).collect())
 }
 
@@ -236,14 +197,15 @@ pub async fn product_sales(
     plan: &Plan,
     product_id: Uuid,
 ) -> sqlx::Result<ProductSales> {
-    let query = sqlx::query_as::<_, (i64, Decimal, i64)>(concat!(
-        product_totals!(" and product_id = $18", " and i.product_id = $18"),
-        "select coalesce(sum(quantity), 0)::bigint, coalesce(sum(revenue), 0),
-                coalesce(sum(orders), 0)::bigint
-         from totals"
-    ))
-    .bind(store);
-    let (quantity, revenue, orders) = plan.bind(query).bind(product_id).fetch_one(db).await?;
+    let mut query = QueryBuilder::new("");
+    push_parts(&mut query, store, plan, Some(product_id));
+    query.push(
+        " select coalesce(sum(quantity), 0)::bigint, coalesce(sum(revenue), 0),
+                 coalesce(sum(orders), 0)::bigint
+          from parts",
+    );
+    let (quantity, revenue, orders): (i64, Decimal, i64) =
+        query.build_query_as().fetch_one(db).await?;
     Ok(ProductSales {
         product_id,
         quantity,
@@ -259,27 +221,43 @@ pub async fn category_sales(
     plan: &Plan,
     category: Option<&str>,
 ) -> sqlx::Result<Vec<CategorySales>> {
-    let query = sqlx::query_as::<_, CategorySales>(concat!(
+    let mut query = QueryBuilder::new(
         "with parts as (
             select category, revenue, quantity, orders from analytics_category_sales
-            where store_id = $1 and ($18::text is null or category = $18) and ",
-        periods!(),
+            where store_id = ",
+    );
+    query.push_bind(store.to_string());
+    if let Some(category) = category {
+        query
+            .push(" and category = ")
+            .push_bind(category.to_string());
+    }
+    query.push(" and ");
+    plan.push_periods(&mut query);
+    query.push(
         " union all
             select category, sum(revenue), sum(quantity), count(*) from (
                 select i.category, sum(i.line_total) as revenue, sum(i.quantity) as quantity
                 from orders o join order_items i on i.order_id = o.id
-                where o.store_id = $1 and o.status <> 'cancelled' and o.deleted_at is null
-                  and ($18::text is null or i.category = $18) and ",
-        edges!("o.created_at"),
-        "       group by o.id, i.category
+                where analytics_sells(o.status, o.deleted_at is not null) and o.store_id = ",
+    );
+    query.push_bind(store.to_string());
+    if let Some(category) = category {
+        query
+            .push(" and i.category = ")
+            .push_bind(category.to_string());
+    }
+    query.push(" and ");
+    plan.push_edges(&mut query, "o.created_at");
+    query.push(
+        " group by o.id, i.category
             ) per_order group by category
          )
          select category, sum(revenue) as revenue, sum(orders)::bigint as orders,
                 sum(quantity)::bigint as quantity
          from parts group by category
          having sum(orders) <> 0 or sum(revenue) <> 0 or sum(quantity) <> 0
-         order by revenue desc, category"
-    ))
-    .bind(store);
-    plan.bind(query).bind(category).fetch_all(db).await
+         order by revenue desc, category",
+    );
+    query.build_query_as().fetch_all(db).await
 }

@@ -3,7 +3,7 @@
 
 use rust_decimal::Decimal;
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgPool, QueryBuilder};
 
 use super::plan::Plan;
 use crate::domain::Money;
@@ -34,31 +34,39 @@ pub struct OrderSummary {
 
 /// The summary of `store` over `plan`.
 pub async fn order_summary(db: &PgPool, store: &str, plan: &Plan) -> sqlx::Result<OrderSummary> {
-    let query = sqlx::query_as::<_, (String, i64, Decimal, Option<Decimal>)>(concat!(
+    let mut query = QueryBuilder::new(
         "with parts as (
             select status, orders, revenue, processing_seconds from analytics_status_counts
-            where store_id = $1 and ",
-        periods!(),
+            where store_id = ",
+    );
+    query.push_bind(store.to_string());
+    query.push(" and ");
+    plan.push_periods(&mut query);
+    query.push(
         " union all
             select status, count(*), sum(total),
                    coalesce(sum(extract(epoch from completed_at - created_at)), 0)
-            from orders where store_id = $1 and deleted_at is null and ",
-        edges!("created_at"),
+            from orders where deleted_at is null and store_id = ",
+    );
+    query.push_bind(store.to_string());
+    query.push(" and ");
+    plan.push_edges(&mut query, "created_at");
+    query.push(
         " group by status
          )
-         select status, sum(orders)::bigint, sum(revenue),
+         select status, analytics_sells(status, false), sum(orders)::bigint, sum(revenue),
                 round(sum(processing_seconds) / nullif(sum(orders), 0), 3)
-         from parts group by status"
-    ))
-    .bind(store);
-    let rows = plan.bind(query).fetch_all(db).await?;
+         from parts group by status",
+    );
+    let rows: Vec<(String, bool, i64, Decimal, Option<Decimal>)> =
+        query.build_query_as().fetch_all(db).await?;
     let mut summary = OrderSummary {
         total_orders: 0,
         by_status: StatusCounts::default(),
         revenue: Money::ZERO,
         average_processing_seconds: None,
     };
-    for (status, orders, revenue, average_seconds) in rows {
+    for (status, sells, orders, revenue, average_seconds) in rows {
         summary.total_orders += orders;
         let Some(status) = Status::parse(&status) else {
             continue;
@@ -71,7 +79,7 @@ pub async fn order_summary(db: &PgPool, store: &str, plan: &Plan) -> sqlx::Resul
             Status::Cancelled => &mut summary.by_status.cancelled,
         };
         *count += orders;
-        if status != Status::Cancelled {
+        if sells {
             summary.revenue = summary.revenue + Money::from(revenue);
         }
         if status == Status::Completed {

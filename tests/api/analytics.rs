@@ -7,9 +7,9 @@
 //! orders; `rollups` compares live rollups with a rebuild; `projection` kills
 //! and restarts the projector that keeps them.
 
-mod closed;
 mod errors;
 mod freshness;
+mod kept;
 mod naive;
 mod projection;
 mod property;

@@ -120,12 +120,18 @@ async fn fold(
     .bind(&ids)
     .fetch_all(&mut *conn)
     .await?;
+    let selling = selling_states(&mut *conn).await?;
+    let state = |status: Status, deleted: bool| OrderState {
+        status,
+        deleted,
+        sells: selling.contains(&(status, deleted)),
+    };
     let mut changes: HashMap<Uuid, Change> = HashMap::with_capacity(ids.len());
     let mut versions: HashMap<Uuid, i32> = HashMap::with_capacity(ids.len());
     for (id, version, status, deleted) in projected {
         let status = Status::parse(&status)
             .ok_or_else(|| anyhow::anyhow!("unknown projected status {status}"))?;
-        let state = OrderState { status, deleted };
+        let state = state(status, deleted);
         versions.insert(id, version);
         changes.insert(
             id,
@@ -145,10 +151,7 @@ async fn fold(
             continue;
         }
         let reached: Reached = serde_json::from_value(event.data.clone())?;
-        let after = OrderState {
-            status: reached.status,
-            deleted: reached.deleted_at.is_some(),
-        };
+        let after = state(reached.status, reached.deleted_at.is_some());
         versions.insert(event.subject_id, event.subject_version);
         let change = changes.entry(event.subject_id).or_insert(Change {
             before: None,
@@ -162,6 +165,24 @@ async fn fold(
     }
     changes.retain(|_, change| change.moved);
     Ok(changes)
+}
+
+/// The states (status, deleted) that count as a sale, as `analytics_sells`
+/// (migration 0017), the one rule, says.
+async fn selling_states(conn: &mut PgConnection) -> sqlx::Result<Vec<(Status, bool)>> {
+    let statuses: Vec<&str> = Status::ALL.into_iter().map(Status::as_str).collect();
+    let selling: Vec<(String, bool)> = sqlx::query_as(
+        "select s.status, d.deleted
+         from unnest($1::text[]) as s(status), (values (false), (true)) as d(deleted)
+         where analytics_sells(s.status, d.deleted)",
+    )
+    .bind(&statuses)
+    .fetch_all(conn)
+    .await?;
+    Ok(selling
+        .into_iter()
+        .filter_map(|(status, deleted)| Some((Status::parse(&status)?, deleted)))
+        .collect())
 }
 
 async fn write_states(
@@ -208,7 +229,7 @@ async fn facts(
     }
     let rows: Vec<FactRow> = sqlx::query_as(
         "select o.id, o.store_id, o.customer_id, o.total, o.created_at,
-                (o.created_at at time zone s.timezone)::date as day,
+                analytics_local_day(o.created_at, s.timezone) as day,
                 date_trunc('hour', o.created_at, 'UTC') as hour,
                 coalesce(extract(epoch from o.completed_at - o.created_at), 0) as processing_seconds,
                 i.product_id, i.category, i.quantity, i.line_total, i.unit_cost

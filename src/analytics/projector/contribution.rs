@@ -10,60 +10,25 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
 use crate::analytics::figures::ProductFigures;
+use crate::analytics::period::Period;
 use crate::orders::model::Status;
-
-/// The time grains of the period-keyed rollups (migration 0005), in the
-/// order of their names (so rows sort as the primary keys do).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Grain {
-    All,
-    Block,
-    Day,
-    Month,
-}
-
-impl Grain {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grain::Day => "day",
-            Grain::Block => "block",
-            Grain::Month => "month",
-            Grain::All => "all",
-        }
-    }
-
-    /// Every grain with the period a local `day` falls in; `None` is the
-    /// `-infinity` period of the all-time row.
-    pub fn periods_of(day: NaiveDate) -> [(Grain, Option<NaiveDate>); 4] {
-        let block = day - Days::new(u64::from((day.day() - 1) % 8));
-        let month = day.with_day(1).unwrap_or(day);
-        [
-            (Grain::Day, Some(day)),
-            (Grain::Block, Some(block)),
-            (Grain::Month, Some(month)),
-            (Grain::All, None),
-        ]
-    }
-}
 
 /// What an order contributes to, in a given state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderState {
     pub status: Status,
     pub deleted: bool,
+    /// Whether the order counts as a sale in this state, as PostgreSQL's
+    /// `analytics_sells` (migration 0017), the one rule, answers it.
+    pub sells: bool,
 }
 
 impl OrderState {
-    /// The one rule for "counts as a sale": neither cancelled nor deleted.
-    pub fn sells(self) -> bool {
-        self.status != Status::Cancelled && !self.deleted
-    }
-
     /// The status the order is counted under; deleted orders are not counted.
     fn counted(self) -> Option<Status> {
         (!self.deleted).then_some(self.status)
@@ -93,7 +58,9 @@ pub struct Line {
     pub unit_cost: Option<Decimal>,
 }
 
-pub type Period = (String, Grain, Option<NaiveDate>);
+/// A store's rollup period: the key of a period-keyed rollup row, before the
+/// row's own subject.
+pub type StorePeriod = (String, Period);
 
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct CategorySums {
@@ -130,11 +97,11 @@ pub struct CustomerSums {
 /// The changes of a batch, per rollup row, in primary-key order.
 #[derive(Debug, Default)]
 pub struct Deltas {
-    pub products: BTreeMap<(Period, Uuid), ProductFigures>,
-    pub categories: BTreeMap<(Period, String), CategorySums>,
+    pub products: BTreeMap<(StorePeriod, Uuid), ProductFigures>,
+    pub categories: BTreeMap<(StorePeriod, String), CategorySums>,
     pub customers: BTreeMap<(String, String, NaiveDate), CustomerSums>,
     pub hours: BTreeMap<(String, DateTime<Utc>), HourSums>,
-    pub statuses: BTreeMap<(Period, &'static str), StatusSums>,
+    pub statuses: BTreeMap<(StorePeriod, &'static str), StatusSums>,
 }
 
 impl Deltas {
@@ -145,7 +112,7 @@ impl Deltas {
         before: Option<OrderState>,
         after: OrderState,
     ) {
-        let sign = i64::from(after.sells()) - i64::from(before.is_some_and(OrderState::sells));
+        let sign = i64::from(after.sells) - i64::from(before.is_some_and(|state| state.sells));
         if sign != 0 {
             self.sales(facts, sign);
         }
@@ -161,7 +128,7 @@ impl Deltas {
 
     /// Whether a transition changes any rollup.
     pub fn moves(before: Option<OrderState>, after: OrderState) -> bool {
-        before.is_some_and(OrderState::sells) != after.sells()
+        before.is_some_and(|state| state.sells) != after.sells
             || before.and_then(OrderState::counted) != after.counted()
     }
 
@@ -187,8 +154,8 @@ impl Deltas {
             category.quantity += sign * line.quantity;
             category.orders = sign;
         }
-        for (grain, period) in Grain::periods_of(facts.day) {
-            let key: Period = (facts.store.clone(), grain, period);
+        for period in Period::local_periods_of(facts.day) {
+            let key: StorePeriod = (facts.store.clone(), period);
             for (product, sums) in &products {
                 *self.products.entry((key.clone(), *product)).or_default() += sums;
             }
@@ -236,8 +203,8 @@ impl Deltas {
 
     fn status(&mut self, facts: &OrderFacts, status: Status, sign: i64) {
         let signed = Decimal::from(sign);
-        for (grain, period) in Grain::periods_of(facts.day) {
-            let key = ((facts.store.clone(), grain, period), status.as_str());
+        for period in Period::local_periods_of(facts.day) {
+            let key = ((facts.store.clone(), period), status.as_str());
             let row = self.statuses.entry(key).or_default();
             row.orders += sign;
             row.revenue += signed * facts.total;
@@ -262,20 +229,15 @@ impl Deltas {
         self
     }
 
-    /// The product periods (not all-time) and UTC months whose figures change,
-    /// for the readers that keep closed periods in memory.
-    pub fn changed_periods(&self) -> BTreeSet<(String, &'static str, NaiveDate)> {
-        let mut periods = BTreeSet::new();
-        for ((store, grain, period), _) in self.products.keys() {
-            if let Some(period) = period {
-                periods.insert((store.clone(), grain.as_str(), *period));
-            }
-        }
-        for (store, hour) in self.hours.keys() {
-            let month = hour.date_naive().with_day(1).unwrap_or(hour.date_naive());
-            periods.insert((store.clone(), "utc_month", month));
-        }
-        periods
+    /// The product periods and UTC months of hourly sales whose rows
+    /// change: what the batch stamps (migration 0017).
+    pub fn changed_periods(&self) -> BTreeSet<StorePeriod> {
+        let local = self.products.keys().map(|(period, _)| period.clone());
+        let hours = self
+            .hours
+            .keys()
+            .map(|(store, hour)| (store.clone(), Period::utc_month_of(*hour)));
+        local.chain(hours).collect()
     }
 }
 
@@ -303,17 +265,14 @@ mod tests {
         }
     }
 
+    /// A state, with the rule `analytics_sells` holds.
     fn state(status: Status, deleted: bool) -> OrderState {
-        OrderState { status, deleted }
-    }
-
-    #[test]
-    fn a_block_starts_on_day_1_9_17_or_25() {
-        let day = NaiveDate::from_ymd_opt(2026, 3, 24).unwrap();
-        let periods = Grain::periods_of(day);
-        assert_eq!(periods[1].1, NaiveDate::from_ymd_opt(2026, 3, 17));
-        assert_eq!(periods[2].1, NaiveDate::from_ymd_opt(2026, 3, 1));
-        assert_eq!(periods[3], (Grain::All, None));
+        let sells = status != Status::Cancelled && !deleted;
+        OrderState {
+            status,
+            deleted,
+            sells,
+        }
     }
 
     #[test]

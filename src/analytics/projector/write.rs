@@ -1,37 +1,215 @@
-//! Writing a batch's summed changes: one statement per rollup table (rows in
+//! Writing a batch's summed changes: one upsert per rollup table (rows in
 //! primary-key order, so the projector and the compactor lock rows in the
 //! same order), then the rows brought back to zero are deleted (a rebuild
 //! writes no zero rows; only a batch that takes something away can leave
-//! one, so a batch that only adds skips the deletes), customer days that lost an order get their first and
-//! last order times recomputed from the orders the projection still counts,
-//! and the versions of the changed periods are bumped. Everything goes to
-//! shard 0: with one writer, shards buy nothing.
+//! one, so a batch that only adds skips the deletes); customer days that
+//! lost an order get their first and last order times recomputed from the
+//! orders the projection still counts; and the changed periods are stamped
+//! (migration 0017). Everything goes to shard 0: with one writer, shards buy
+//! nothing.
+//!
+//! The summing tables share one statement shape, written once from a
+//! [`Table`] description and its columns as arrays ([`Values`]).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgConnection;
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::contribution::{Deltas, Period};
+use super::contribution::{Deltas, StorePeriod};
 
-/// A period-keyed table's key columns, as arrays.
-#[derive(Default)]
-struct PeriodKeys {
-    stores: Vec<String>,
-    grains: Vec<&'static str>,
-    periods: Vec<Option<NaiveDate>>,
+/// A rollup table whose rows hold sums.
+struct Table {
+    name: &'static str,
+    /// The primary key, without `shard`.
+    key: &'static [&'static str],
+    /// The summed columns.
+    sums: &'static [&'static str],
+    /// Whether the primary key ends with `shard` (always 0 here).
+    sharded: bool,
 }
 
-impl PeriodKeys {
-    fn push(&mut self, (store, grain, period): &Period) {
-        self.stores.push(store.clone());
-        self.grains.push(grain.as_str());
-        self.periods.push(*period);
+const PRODUCTS: Table = Table {
+    name: "analytics_product_sales",
+    key: &["store_id", "grain", "period", "product_id"],
+    sums: &[
+        "quantity",
+        "revenue",
+        "orders",
+        "lines",
+        "lines_without_cost",
+        "costed_revenue",
+        "cost",
+    ],
+    sharded: false,
+};
+
+const CATEGORIES: Table = Table {
+    name: "analytics_category_sales",
+    key: &["store_id", "grain", "period", "category"],
+    sums: &["revenue", "quantity", "orders"],
+    sharded: true,
+};
+
+const STATUSES: Table = Table {
+    name: "analytics_status_counts",
+    key: &["store_id", "grain", "period", "status"],
+    sums: &["orders", "revenue", "processing_seconds"],
+    sharded: true,
+};
+
+const HOURS: Table = Table {
+    name: "analytics_hourly_sales",
+    key: &["store_id", "hour"],
+    sums: &["orders", "revenue"],
+    sharded: true,
+};
+
+/// One column of a batch's rows, as the array bound for `unnest`.
+#[derive(Clone)]
+enum Values {
+    Text(Vec<String>),
+    /// A null period is the all-time row's `-infinity`.
+    Period(Vec<Option<NaiveDate>>),
+    Uuid(Vec<Uuid>),
+    Time(Vec<DateTime<Utc>>),
+    Count(Vec<i64>),
+    Amount(Vec<Decimal>),
+}
+
+impl Values {
+    /// Binds the array, cast to its type.
+    fn bind(self, query: &mut QueryBuilder<Postgres>) {
+        let array_type = match &self {
+            Values::Text(_) => "text",
+            Values::Period(_) => "date",
+            Values::Uuid(_) => "uuid",
+            Values::Time(_) => "timestamptz",
+            Values::Count(_) => "bigint",
+            Values::Amount(_) => "numeric",
+        };
+        match self {
+            Values::Text(values) => query.push_bind(values),
+            Values::Period(values) => query.push_bind(values),
+            Values::Uuid(values) => query.push_bind(values),
+            Values::Time(values) => query.push_bind(values),
+            Values::Count(values) => query.push_bind(values),
+            Values::Amount(values) => query.push_bind(values),
+        };
+        query.push(format_args!("::{array_type}[]"));
+    }
+
+    fn any_negative(&self) -> bool {
+        match self {
+            Values::Count(values) => values.iter().any(|value| *value < 0),
+            Values::Amount(values) => values.iter().any(Decimal::is_sign_negative),
+            _ => false,
+        }
     }
 }
 
-/// `unnest` of the period keys as `k(store_id, grain, period, …)`; a null
-/// period is the all-time row's `-infinity`.
-const PERIOD: &str = "coalesce(k.period, '-infinity'::date)";
+/// The key columns `store_id, grain, period` of period-keyed rows.
+fn period_keys<'a>(keys: impl Iterator<Item = &'a StorePeriod>) -> [Values; 3] {
+    let (mut stores, mut grains, mut periods) = (Vec::new(), Vec::new(), Vec::new());
+    for (store, period) in keys {
+        stores.push(store.clone());
+        grains.push(period.grain.as_str().to_string());
+        periods.push(period.start);
+    }
+    [
+        Values::Text(stores),
+        Values::Text(grains),
+        Values::Period(periods),
+    ]
+}
+
+/// `unnest(…) as k(columns)` of `values`, named by `columns`.
+fn push_unnest(query: &mut QueryBuilder<Postgres>, columns: &[&str], values: Vec<Values>) {
+    query.push("unnest(");
+    for (n, values) in values.into_iter().enumerate() {
+        if n > 0 {
+            query.push(", ");
+        }
+        values.bind(query);
+    }
+    query.push(format_args!(") as k({})", columns.join(", ")));
+}
+
+/// A key column of `k` as the table holds it.
+fn key_value(column: &str) -> String {
+    match column {
+        "period" => "coalesce(k.period, '-infinity'::date)".to_string(),
+        _ => format!("k.{column}"),
+    }
+}
+
+impl Table {
+    /// Adds `sums` to the rows of `keys` (one array per key column, then
+    /// one per summed column, in the description's order), then deletes the
+    /// rows brought back to zero when any sum was negative.
+    async fn add(
+        &self,
+        conn: &mut PgConnection,
+        keys: Vec<Values>,
+        sums: Vec<Values>,
+    ) -> sqlx::Result<()> {
+        let shard = if self.sharded { ", shard" } else { "" };
+        let zero = if self.sharded { ", 0" } else { "" };
+        let key = self.key.join(", ");
+        let columns: Vec<&str> = self.key.iter().chain(self.sums).copied().collect();
+        let removes = sums.iter().any(Values::any_negative);
+        let mut query = QueryBuilder::new(format!(
+            "insert into {} as t ({}{shard}) select {}, {}{zero} from ",
+            self.name,
+            columns.join(", "),
+            self.key
+                .iter()
+                .map(|c| key_value(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.sums
+                .iter()
+                .map(|c| format!("k.{c}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+        push_unnest(
+            &mut query,
+            &columns,
+            keys.iter().cloned().chain(sums).collect(),
+        );
+        query.push(format_args!(
+            " on conflict ({key}{shard}) do update set {}",
+            self.sums
+                .iter()
+                .map(|c| format!("{c} = t.{c} + excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        query.build().execute(&mut *conn).await?;
+        if !removes {
+            return Ok(());
+        }
+        let mut query = QueryBuilder::new(format!("delete from {} t using ", self.name));
+        push_unnest(&mut query, self.key, keys);
+        query.push(format_args!(
+            " where {}{} and {}",
+            self.key
+                .iter()
+                .map(|c| format!("t.{c} = {}", key_value(c)))
+                .collect::<Vec<_>>()
+                .join(" and "),
+            if self.sharded { " and t.shard = 0" } else { "" },
+            self.sums
+                .iter()
+                .map(|c| format!("t.{c} = 0"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ));
+        query.build().execute(conn).await?;
+        Ok(())
+    }
+}
 
 /// Applies `deltas` in the caller's transaction.
 pub async fn write(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
@@ -40,229 +218,82 @@ pub async fn write(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()>
     statuses(conn, deltas).await?;
     hours(conn, deltas).await?;
     customers(conn, deltas).await?;
-    bump_period_versions(conn, deltas).await
+    stamp_periods(conn, deltas).await
 }
 
 async fn products(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
     if deltas.products.is_empty() {
         return Ok(());
     }
-    let mut keys = PeriodKeys::default();
-    let (mut ids, mut quantity, mut revenue, mut orders) = (vec![], vec![], vec![], vec![]);
-    let (mut lines, mut without_cost, mut costed, mut cost) = (vec![], vec![], vec![], vec![]);
-    for ((period, product), sums) in &deltas.products {
-        keys.push(period);
-        ids.push(*product);
-        quantity.push(sums.quantity);
-        revenue.push(sums.revenue);
-        orders.push(sums.orders);
-        lines.push(sums.lines);
-        without_cost.push(sums.lines_without_cost);
-        costed.push(sums.costed_revenue);
-        cost.push(sums.cost);
-    }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "insert into analytics_product_sales as t
-            (store_id, grain, period, product_id, quantity, revenue, orders, lines,
-             lines_without_cost, costed_revenue, cost)
-         select k.store_id, k.grain, {PERIOD}, k.product_id, k.quantity, k.revenue, k.orders,
-                k.lines, k.lines_without_cost, k.costed_revenue, k.cost
-         from unnest($1::text[], $2::text[], $3::date[], $4::uuid[], $5::bigint[], $6::numeric[],
-                     $7::bigint[], $8::bigint[], $9::bigint[], $10::numeric[], $11::numeric[])
-              as k(store_id, grain, period, product_id, quantity, revenue, orders, lines,
-                   lines_without_cost, costed_revenue, cost)
-         on conflict (store_id, grain, period, product_id) do update set
-            quantity = t.quantity + excluded.quantity, revenue = t.revenue + excluded.revenue,
-            orders = t.orders + excluded.orders, lines = t.lines + excluded.lines,
-            lines_without_cost = t.lines_without_cost + excluded.lines_without_cost,
-            costed_revenue = t.costed_revenue + excluded.costed_revenue, cost = t.cost + excluded.cost"
-    )))
-    .bind(&keys.stores)
-    .bind(&keys.grains)
-    .bind(&keys.periods)
-    .bind(&ids)
-    .bind(&quantity)
-    .bind(&revenue)
-    .bind(&orders)
-    .bind(&lines)
-    .bind(&without_cost)
-    .bind(&costed)
-    .bind(&cost)
-    .execute(&mut *conn)
-    .await?;
-    if !deltas
-        .products
-        .values()
-        .any(|d| d.orders < 0 || d.quantity < 0)
-    {
-        return Ok(());
-    }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "delete from analytics_product_sales t
-         using unnest($1::text[], $2::text[], $3::date[], $4::uuid[]) as k(store_id, grain, period, product_id)
-         where t.store_id = k.store_id and t.grain = k.grain and t.period = {PERIOD}
-           and t.product_id = k.product_id and t.orders = 0"
-    )))
-    .bind(&keys.stores)
-    .bind(&keys.grains)
-    .bind(&keys.periods)
-    .bind(&ids)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let rows = &deltas.products;
+    let mut keys = period_keys(rows.keys().map(|(period, _)| period)).to_vec();
+    keys.push(Values::Uuid(rows.keys().map(|(_, id)| *id).collect()));
+    let count = |f: fn(&crate::analytics::figures::ProductFigures) -> i64| {
+        Values::Count(rows.values().map(f).collect())
+    };
+    let amount = |f: fn(&crate::analytics::figures::ProductFigures) -> Decimal| {
+        Values::Amount(rows.values().map(f).collect())
+    };
+    let sums = vec![
+        count(|s| s.quantity),
+        amount(|s| s.revenue),
+        count(|s| s.orders),
+        count(|s| s.lines),
+        count(|s| s.lines_without_cost),
+        amount(|s| s.costed_revenue),
+        amount(|s| s.cost),
+    ];
+    PRODUCTS.add(conn, keys, sums).await
 }
 
 async fn categories(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
     if deltas.categories.is_empty() {
         return Ok(());
     }
-    let mut keys = PeriodKeys::default();
-    let (mut names, mut revenue, mut quantity, mut orders) = (vec![], vec![], vec![], vec![]);
-    for ((period, category), sums) in &deltas.categories {
-        keys.push(period);
-        names.push(category.as_str());
-        revenue.push(sums.revenue);
-        quantity.push(sums.quantity);
-        orders.push(sums.orders);
-    }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "insert into analytics_category_sales as t
-            (store_id, grain, period, category, shard, revenue, quantity, orders)
-         select k.store_id, k.grain, {PERIOD}, k.category, 0, k.revenue, k.quantity, k.orders
-         from unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::numeric[], $6::bigint[],
-                     $7::bigint[]) as k(store_id, grain, period, category, revenue, quantity, orders)
-         on conflict (store_id, grain, period, category, shard) do update set
-            revenue = t.revenue + excluded.revenue, quantity = t.quantity + excluded.quantity,
-            orders = t.orders + excluded.orders"
-    )))
-    .bind(&keys.stores)
-    .bind(&keys.grains)
-    .bind(&keys.periods)
-    .bind(&names)
-    .bind(&revenue)
-    .bind(&quantity)
-    .bind(&orders)
-    .execute(&mut *conn)
-    .await?;
-    if !deltas
-        .categories
-        .values()
-        .any(|d| d.orders < 0 || d.quantity < 0 || d.revenue.is_sign_negative())
-    {
-        return Ok(());
-    }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "delete from analytics_category_sales t
-         using unnest($1::text[], $2::text[], $3::date[], $4::text[]) as k(store_id, grain, period, category)
-         where t.store_id = k.store_id and t.grain = k.grain and t.period = {PERIOD}
-           and t.category = k.category and t.shard = 0
-           and t.orders = 0 and t.revenue = 0 and t.quantity = 0"
-    )))
-    .bind(&keys.stores)
-    .bind(&keys.grains)
-    .bind(&keys.periods)
-    .bind(&names)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let rows = &deltas.categories;
+    let mut keys = period_keys(rows.keys().map(|(period, _)| period)).to_vec();
+    keys.push(Values::Text(
+        rows.keys().map(|(_, name)| name.clone()).collect(),
+    ));
+    let sums = vec![
+        Values::Amount(rows.values().map(|s| s.revenue).collect()),
+        Values::Count(rows.values().map(|s| s.quantity).collect()),
+        Values::Count(rows.values().map(|s| s.orders).collect()),
+    ];
+    CATEGORIES.add(conn, keys, sums).await
 }
 
 async fn statuses(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
     if deltas.statuses.is_empty() {
         return Ok(());
     }
-    let mut keys = PeriodKeys::default();
-    let (mut statuses, mut orders, mut revenue, mut seconds) = (vec![], vec![], vec![], vec![]);
-    for ((period, status), sums) in &deltas.statuses {
-        keys.push(period);
-        statuses.push(*status);
-        orders.push(sums.orders);
-        revenue.push(sums.revenue);
-        seconds.push(sums.processing_seconds);
-    }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "insert into analytics_status_counts as t
-            (store_id, grain, period, status, shard, orders, revenue, processing_seconds)
-         select k.store_id, k.grain, {PERIOD}, k.status, 0, k.orders, k.revenue, k.seconds
-         from unnest($1::text[], $2::text[], $3::date[], $4::text[], $5::bigint[], $6::numeric[],
-                     $7::numeric[]) as k(store_id, grain, period, status, orders, revenue, seconds)
-         on conflict (store_id, grain, period, status, shard) do update set
-            orders = t.orders + excluded.orders, revenue = t.revenue + excluded.revenue,
-            processing_seconds = t.processing_seconds + excluded.processing_seconds"
-    )))
-    .bind(&keys.stores)
-    .bind(&keys.grains)
-    .bind(&keys.periods)
-    .bind(&statuses)
-    .bind(&orders)
-    .bind(&revenue)
-    .bind(&seconds)
-    .execute(&mut *conn)
-    .await?;
-    if !deltas.statuses.values().any(|d| {
-        d.orders < 0 || d.revenue.is_sign_negative() || d.processing_seconds.is_sign_negative()
-    }) {
-        return Ok(());
-    }
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "delete from analytics_status_counts t
-         using unnest($1::text[], $2::text[], $3::date[], $4::text[]) as k(store_id, grain, period, status)
-         where t.store_id = k.store_id and t.grain = k.grain and t.period = {PERIOD}
-           and t.status = k.status and t.shard = 0
-           and t.orders = 0 and t.revenue = 0 and t.processing_seconds = 0"
-    )))
-    .bind(&keys.stores)
-    .bind(&keys.grains)
-    .bind(&keys.periods)
-    .bind(&statuses)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let rows = &deltas.statuses;
+    let mut keys = period_keys(rows.keys().map(|(period, _)| period)).to_vec();
+    keys.push(Values::Text(
+        rows.keys().map(|(_, status)| status.to_string()).collect(),
+    ));
+    let sums = vec![
+        Values::Count(rows.values().map(|s| s.orders).collect()),
+        Values::Amount(rows.values().map(|s| s.revenue).collect()),
+        Values::Amount(rows.values().map(|s| s.processing_seconds).collect()),
+    ];
+    STATUSES.add(conn, keys, sums).await
 }
 
 async fn hours(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
     if deltas.hours.is_empty() {
         return Ok(());
     }
-    let (mut stores, mut hours, mut orders, mut revenue) = (vec![], vec![], vec![], vec![]);
-    for ((store, hour), sums) in &deltas.hours {
-        stores.push(store.as_str());
-        hours.push(*hour);
-        orders.push(sums.orders);
-        revenue.push(sums.revenue);
-    }
-    sqlx::query(
-        "insert into analytics_hourly_sales as t (store_id, hour, shard, orders, revenue)
-         select k.store_id, k.hour, 0, k.orders, k.revenue
-         from unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::numeric[])
-              as k(store_id, hour, orders, revenue)
-         on conflict (store_id, hour, shard) do update set
-            orders = t.orders + excluded.orders, revenue = t.revenue + excluded.revenue",
-    )
-    .bind(&stores)
-    .bind(&hours)
-    .bind(&orders)
-    .bind(&revenue)
-    .execute(&mut *conn)
-    .await?;
-    if !deltas
-        .hours
-        .values()
-        .any(|d| d.orders < 0 || d.revenue.is_sign_negative())
-    {
-        return Ok(());
-    }
-    sqlx::query(
-        "delete from analytics_hourly_sales t
-         using unnest($1::text[], $2::timestamptz[]) as k(store_id, hour)
-         where t.store_id = k.store_id and t.hour = k.hour and t.shard = 0
-           and t.orders = 0 and t.revenue = 0",
-    )
-    .bind(&stores)
-    .bind(&hours)
-    .execute(conn)
-    .await?;
-    Ok(())
+    let rows = &deltas.hours;
+    let keys = vec![
+        Values::Text(rows.keys().map(|(store, _)| store.clone()).collect()),
+        Values::Time(rows.keys().map(|(_, hour)| *hour).collect()),
+    ];
+    let sums = vec![
+        Values::Count(rows.values().map(|s| s.orders).collect()),
+        Values::Amount(rows.values().map(|s| s.revenue).collect()),
+    ];
+    HOURS.add(conn, keys, sums).await
 }
 
 async fn customers(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
@@ -320,10 +351,10 @@ async fn customers(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()>
             select coalesce(min(o.created_at), c.first_at), coalesce(max(o.created_at), c.last_at)
             from orders o join analytics_projected_orders p on p.order_id = o.id
             where o.store_id = c.store_id and o.customer_id = c.customer_id
-              and p.status <> 'cancelled' and not p.deleted
+              and analytics_sells(p.status, p.deleted)
               and o.created_at >= analytics_day_start(c.day, s.timezone) - interval '3 hours'
               and o.created_at < analytics_day_start(c.day + 1, s.timezone) + interval '3 hours'
-              and (o.created_at at time zone s.timezone)::date = c.day)
+              and analytics_local_day(o.created_at, s.timezone) = c.day)
          from keys k, stores s
          where c.store_id = k.store_id and c.customer_id = k.customer_id and c.day = k.day
            and s.id = c.store_id and c.orders > 0",
@@ -337,32 +368,23 @@ async fn customers(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()>
     Ok(())
 }
 
-/// Marks the changed product periods and UTC months of hourly sales, for the
-/// readers that keep closed periods in memory (migrations 0009, 0010).
-async fn bump_period_versions(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
+/// Stamps the periods whose product or hourly rows changed with this
+/// transaction's id (migration 0017).
+async fn stamp_periods(conn: &mut PgConnection, deltas: &Deltas) -> sqlx::Result<()> {
     let periods = deltas.changed_periods();
     if periods.is_empty() {
         return Ok(());
     }
-    let mut stores: Vec<&str> = Vec::with_capacity(periods.len());
-    let mut grains: Vec<&str> = Vec::with_capacity(periods.len());
-    let mut days: Vec<NaiveDate> = Vec::with_capacity(periods.len());
-    for (store, grain, period) in &periods {
-        stores.push(store);
-        grains.push(grain);
-        days.push(*period);
-    }
-    sqlx::query(
-        "insert into analytics_period_versions as t (store_id, grain, period, version)
-         select k.store_id, k.grain, k.period, 1
-         from unnest($1::text[], $2::text[], $3::date[]) as k(store_id, grain, period)
-         on conflict (store_id, grain, period) do update set version = t.version + 1",
-    )
-    .bind(&stores)
-    .bind(&grains)
-    .bind(&days)
-    .execute(conn)
-    .await?;
+    let mut query = QueryBuilder::new(
+        "insert into analytics_period_stamps as t (store_id, grain, period, stamp)
+         select k.store_id, k.grain, coalesce(k.period, '-infinity'::date),
+                pg_current_xact_id()::text::bigint
+         from ",
+    );
+    let columns = ["store_id", "grain", "period"];
+    push_unnest(&mut query, &columns, period_keys(periods.iter()).to_vec());
+    query.push(" on conflict (store_id, grain, period) do update set stamp = excluded.stamp");
+    query.build().execute(conn).await?;
     Ok(())
 }
 
