@@ -38,6 +38,7 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
             .to_str()
             .ok()
             .filter(|key| (1..=255).contains(&key.len()))
+            .filter(|key| key.bytes().all(|byte| byte.is_ascii_graphic()))
             .ok_or_else(|| ApiError::BadParameter {
                 field: "Idempotency-Key".into(),
                 message: "must be 1 to 255 visible ASCII characters".into(),

@@ -102,7 +102,8 @@ fn render(format: ExportFormat, documents: &[OrderDocument]) -> Bytes {
 
 /// Export every order matching `q` (no 10 000 cap), streamed.
 #[utoipa::path(get, path = "/v1/orders/export", tag = "search", params(ExportParams),
-    responses((status = 200, description = "CSV (default) or NDJSON, streamed", content_type = "text/csv"),
+    responses((status = 200, description = "CSV (default) or NDJSON (`format=ndjson`), streamed",
+            content((String = "text/csv"), (String = "application/x-ndjson"))),
         (status = 400)))]
 pub async fn export_orders(
     State(state): State<AppState>,

@@ -975,6 +975,15 @@ async fn a_bad_idempotency_key_or_if_match_is_a_4xx_problem() {
         .await;
     too_long.assert_problem(400);
     assert_eq!(too_long.error_fields(), ["Idempotency-Key"]);
+    // The documented rule is visible ASCII without spaces.
+    let spaced = app
+        .post("/v1/products", &body)
+        .key(&app.admin)
+        .header("idempotency-key", "two words")
+        .send()
+        .await;
+    spaced.assert_problem(400);
+    assert_eq!(spaced.error_fields(), ["Idempotency-Key"]);
     for tag in ["garbage", "\"99999999999\"", "\"-1\"", "W/", "\"\""] {
         let response = app
             .patch(&path, &json!({"name": "x"}))

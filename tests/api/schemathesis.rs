@@ -29,6 +29,13 @@ const EXCLUDED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Operations left out (by `operationId`), and why.
+const EXCLUDED_OPERATIONS: &[(&str, &str)] = &[(
+    "create_import",
+    "its body is NDJSON, which schemathesis cannot generate without a custom \
+     serializer; tests/api/import covers the route",
+)];
+
 /// Seconds of generated requests per role.
 const SECONDS_PER_ROLE: u32 = 40;
 
@@ -60,6 +67,11 @@ async fn generated_requests_find_no_server_error_and_no_conformance_failure() {
             .arg(format!("{}/openapi.json", served.base))
             .args(["-H", &format!("Authorization: Bearer {key}")])
             .args(["--checks", "all", "--exclude-checks", &excluded.join(",")])
+            .args(
+                EXCLUDED_OPERATIONS
+                    .iter()
+                    .flat_map(|(operation, _)| ["--exclude-operation-id", operation]),
+            )
             // PostgreSQL text cannot hold NUL; the service answers 400/422 naming the field.
             .args(["--generation-allow-x00", "false"])
             .args(["--max-time", &SECONDS_PER_ROLE.to_string(), "--seed", "1"])
