@@ -7,10 +7,11 @@
 //!   [`naive`]), a few runs each; both answers are compared;
 //! - [`rebuild`]: `ordersearch rollups rebuild` after live API writes on the
 //!   seeded orders (creates, cancels, completions, deletes) gives exactly the
-//!   live rollups;
-//! - [`creation`]: order creation, 3-line orders at concurrency 32 directly
-//!   on PostgreSQL (`create_order`) on a fresh small database, and the same
-//!   over HTTP with the projector running.
+//!   live rollups.
+//!
+//! Order creation, which no longer touches the rollups, is measured by
+//! `cargo bench --bench orders` (against pgbench), and the projector's
+//! catch-up by `cargo bench --bench projector`.
 //!
 //! `cargo bench --bench analytics` (PostgreSQL at `DATABASE_URL` or 127.0.0.1:5432);
 //! `cargo bench --bench analytics -- routes` takes the route figures alone.
@@ -20,7 +21,6 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod creation;
 #[path = "../../tests/api/analytics/naive.rs"]
 mod naive;
 mod rebuild;
@@ -52,7 +52,6 @@ async fn main() {
     }
     rebuild::rebuild_equals_live(&http, &server.base, &pool, &url).await;
     drop(server);
-    creation::creation_cost().await;
     assert!(
         agreed,
         "a route answered differently from its naive GROUP BY"
